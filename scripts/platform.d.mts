@@ -1,0 +1,1 @@
+export function platformTriple(platform?: NodeJS.Platform, arch?: NodeJS.Architecture): string | undefined;

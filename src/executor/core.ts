@@ -1,0 +1,101 @@
+import type { CacheBackend } from "../cache/backend.js";
+import { cacheKey } from "../cache/key.js";
+import { InMemoryCache } from "../cache/memory.js";
+import { defaultPipelineContext } from "../domain/context.js";
+import { ConfigurationError } from "../domain/errors.js";
+import type { StepResult } from "../domain/results.js";
+import { Quota, type UsageLimits, checkUsageLimits } from "../domain/usage.js";
+import { CacheStep, Step } from "../dsl/step.js";
+import type { Schema } from "../dsl/types.js";
+import { NotEncodableError } from "../native/index.js";
+import type { Logger } from "../telemetry/hooks.js";
+import { NEVER_ABORTED } from "./call.js";
+import type { Ctx, Frame } from "./frame.js";
+import { agentPolicy } from "./policies/agent.js";
+import { cachePolicy, cachedExecution } from "./policies/cache.js";
+import { wroteContext } from "./policies/effects.js";
+import { type Policy, PolicyRegistry, type StepClass } from "./registry.js";
+
+export interface ExecutorCoreOptions {
+  /** The executor-level result cache, on by default as in Flujo. */
+  enableCache?: boolean;
+  /** Where the executor cache lives; default an InMemoryCache (LRU 1024 entries, TTL 3600 s). */
+  cache?: CacheBackend;
+  logger?: Logger;
+}
+
+export interface ExecuteOptions {
+  /** The live context; default a fresh PipelineContext. */
+  context?: Ctx;
+  resources?: unknown;
+  limits?: UsageLimits;
+  signal?: AbortSignal;
+  /** Validates the context after an `updatesContext` step. */
+  contextSchema?: Schema;
+}
+
+/**
+ * Runs one step through the policy registered for its kind. Agent failures come back as failed
+ * StepResults; only control-flow errors (usage limits, pauses, redirect loops, missing agents, type
+ * mismatches, cancellation) are thrown.
+ */
+export class ExecutorCore {
+  readonly registry: PolicyRegistry;
+  readonly cacheEnabled: boolean;
+  readonly cache: CacheBackend;
+  readonly logger: Logger;
+
+  constructor(options: ExecutorCoreOptions = {}) {
+    this.registry = new PolicyRegistry(agentPolicy);
+    this.registry.register(Step, agentPolicy);
+    this.registry.register(CacheStep, cachePolicy);
+    this.cacheEnabled = options.enableCache ?? true;
+    this.cache = options.cache ?? new InMemoryCache();
+    this.logger = options.logger ?? console;
+  }
+
+  /** Registers the policy of a custom step kind (subclasses use it too unless they register their own). */
+  registerPolicy(stepClass: StepClass, policy: Policy): void {
+    this.registry.register(stepClass, policy);
+  }
+
+  async execute(step: Step, data: unknown, options: ExecuteOptions = {}): Promise<StepResult> {
+    if (!(step instanceof Step)) throw new ConfigurationError("ExecutorCore.execute needs a Step as its first argument");
+    checkUsageLimits(options.limits);
+    return this.run(this.frame(options), step, data);
+  }
+
+  /** Builds the frame of a top-level execution. The runner calls this once per run. */
+  frame(options: ExecuteOptions & { quota?: Quota; onChunk?: (chunk: unknown) => void }): Frame {
+    const signal = options.signal ?? NEVER_ABORTED;
+    return {
+      core: this,
+      context: options.context ?? defaultPipelineContext(),
+      resources: options.resources,
+      quota: options.quota ?? new Quota(options.limits),
+      signal,
+      cancellable: signal !== NEVER_ABORTED,
+      contextSchema: options.contextSchema,
+      cacheEnabled: this.cacheEnabled,
+      fallbackChain: [],
+      inLoop: false,
+      onChunk: options.onChunk,
+    };
+  }
+
+  /** Dispatches a step within a frame; policies of complex steps call this for their children. */
+  run(frame: Frame, step: Step, data: unknown): Promise<StepResult> {
+    const policy = this.registry.get(step.constructor);
+    if (!frame.cacheEnabled || step.isComplex || frame.onChunk !== undefined) return policy(frame, step, data);
+    let key: string;
+    try {
+      key = cacheKey(step, data);
+    } catch (err) {
+      // Inputs that have no canonical form (functions, class instances with cycles, Maps) simply skip the
+      // executor cache, which the user did not ask for explicitly.
+      if (err instanceof NotEncodableError) return policy(frame, step, data);
+      throw err;
+    }
+    return cachedExecution(frame, key, this.cache, () => policy(frame, step, data), step.name, step, (r) => !wroteContext.has(r));
+  }
+}

@@ -1,0 +1,344 @@
+import { isIsolatedView, mergeInto, unwrap } from "../../context/index.js";
+import {
+  CancelledError,
+  InfiniteRedirectError,
+  MissingAgentError,
+  PluginError,
+  TypeMismatchError,
+  UsageLimitExceededError,
+  errorMessage,
+  errorName,
+  isControlError,
+} from "../../domain/errors.js";
+import { PipelineResult, type StepResult, stepResult } from "../../domain/results.js";
+import { ZERO_USAGE } from "../../domain/usage.js";
+import { describe } from "../../dsl/config.js";
+import type { Step } from "../../dsl/step.js";
+import type { Agent, AgentFunction, PluginOutcome, Processor, Validator, ValidationResult } from "../../dsl/types.js";
+import { CallOptions, invokeAgent } from "../call.js";
+import type { Frame } from "../frame.js";
+import { type AgentPlan, agentPlan } from "../plan.js";
+import type { Policy } from "../registry.js";
+import { extractUsage, isAgentResult } from "../usage.js";
+import { formatIssues, applyOutputEffects, wroteContext } from "./effects.js";
+
+/** Fallback chains longer than this are treated as loops, as in Flujo. */
+const MAX_FALLBACK_DEPTH = 10;
+/** Rounds of plugin `newSolution` repairs before the step gives up (Flujo loops without a bound). */
+const MAX_PLUGIN_ROUNDS = 10;
+
+/**
+ * Flujo's simple-step algorithm (flujo-behaviour.md §2.4-§2.5): retries on isolated contexts, timeouts,
+ * processors, plugins with redirects, validators, fallback with its accounting, usage reservation.
+ */
+export const agentPolicy: Policy = async (frame, step, data) => {
+  const plan = agentPlan(step);
+  if (plan.call === undefined) throw new MissingAgentError(`Step '${step.name}' has no agent configured`);
+  const start = performance.now();
+  let input = data;
+  if (!plan.bare) {
+    if (step.inputSchema !== undefined) await checkInput(step, data);
+    if (plan.promptProcessors.length > 0) {
+      try {
+        input = await runProcessors(plan.promptProcessors, input, new CallOptions(frame, plan));
+      } catch (err) {
+        if (isControlError(err)) throw err;
+        return finish(start, stepResult(step.name, { success: false, attempts: 1, feedback: `Agent execution failed: ${errorMessage(err)}` }));
+      }
+    }
+  }
+
+  // Inside a fallback the step gets exactly one attempt.
+  const attempts = frame.fallbackChain.length > 0 ? 1 : plan.attempts;
+  let tokens = 0;
+  let cost = 0;
+  let feedback: string | undefined;
+  let made = 0;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    made = attempt;
+    const options = new CallOptions(frame, plan);
+    const estimate = plan.estimate;
+    if (!frame.quota.reserve(estimate)) {
+      throw new UsageLimitExceededError(
+        frame.quota.denial(estimate),
+        new PipelineResult({
+          stepHistory: [stepResult(step.name, { success: false, attempts: 0, metadata: { exitReason: "quota_reservation_denied" } })],
+        }),
+      );
+    }
+    let raw: unknown;
+    let usage: { costUsd: number; tokens: number };
+    try {
+      raw = invokeAgent(plan, input, options, frame, step.name);
+      if (raw instanceof Promise) raw = await raw;
+      usage = extractUsage(raw, step.name);
+    } catch (err) {
+      frame.quota.reclaim(estimate, ZERO_USAGE);
+      if (frame.signal.aborted && !(err instanceof CancelledError)) throw new CancelledError("Run cancelled", { cause: err });
+      if (isControlError(err)) throw err;
+      feedback = `Agent execution failed with ${errorName(err)}: ${errorMessage(err)}`;
+      continue;
+    }
+    tokens += usage.tokens;
+    cost += usage.costUsd;
+    let output = isAgentResult(raw) ? raw.output : raw;
+    const breach = frame.quota.reclaim(estimate, usage);
+    if (breach !== undefined) {
+      // Flujo records the step whose usage crossed the limit as successful, then stops the run.
+      const breaching = stepResult(step.name, { output, success: true, attempts: attempt, tokenCounts: tokens, costUsd: cost });
+      throw new UsageLimitExceededError(breach, new PipelineResult({ stepHistory: [finish(start, breaching)] }));
+    }
+
+    if (!plan.bare) {
+      if (plan.outputProcessors.length > 0) {
+        try {
+          output = await runProcessors(plan.outputProcessors, output, options);
+        } catch (err) {
+          if (isControlError(err)) throw err;
+          feedback = `Processor failed: ${errorMessage(err)}`;
+          continue;
+        }
+      }
+      if (plan.plugins.length > 0) {
+        try {
+          const repaired = await runPlugins(frame, step, plan, output, input, options);
+          output = repaired.output;
+          tokens += repaired.tokens;
+          cost += repaired.costUsd;
+        } catch (err) {
+          if (isControlError(err)) throw err;
+          feedback = `Plugin execution failed: ${errorMessage(err)}`;
+          // Inside a loop Flujo goes straight to the fallback instead of retrying the primary.
+          if (plan.fallback !== undefined && frame.inLoop) break;
+          continue;
+        }
+      }
+      if (plan.validators.length > 0) {
+        const invalid = await runValidators(plan.validators, output, options);
+        if (invalid !== undefined) {
+          if (plan.fallback !== undefined) {
+            return runFallback(frame, step, plan, data, invalid, tokens, attempt, start, {
+              validationFailure: invalid,
+              validationFallbackUsed: true,
+            });
+          }
+          return finish(
+            start,
+            stepResult(step.name, {
+              output,
+              success: false,
+              attempts: attempt,
+              tokenCounts: tokens,
+              costUsd: cost,
+              feedback: `Validation failed: ${formatFeedback(invalid)}`,
+              metadata: { validationFallbackUsed: false },
+            }),
+          );
+        }
+      }
+    }
+
+    if (typeof output === "object" && output !== null && isIsolatedView(output)) output = unwrap(output);
+    const result = stepResult(step.name, {
+      output,
+      success: true,
+      attempts: attempt,
+      tokenCounts: tokens,
+      costUsd: cost,
+      branchContext: frame.context,
+    });
+    const isolation = options.isolation;
+    if (isolation !== undefined && isolation.hasChanges()) {
+      mergeInto(frame.context, isolation.changes());
+      wroteContext.add(result);
+    }
+    const effectFailure = await applyOutputEffects(frame, step, output);
+    if (effectFailure !== undefined) {
+      result.success = false;
+      result.feedback = effectFailure;
+    }
+    return finish(start, result);
+  }
+
+  if (plan.fallback !== undefined) return runFallback(frame, step, plan, data, feedback ?? "", tokens, made, start, {});
+  return finish(start, stepResult(step.name, { success: false, attempts: made, tokenCounts: tokens, costUsd: cost, feedback }));
+};
+
+function finish(start: number, result: StepResult): StepResult {
+  result.latencyS = (performance.now() - start) / 1000;
+  return result;
+}
+
+/**
+ * Runs the fallback on the original input (§2.5). A successful fallback's result stands for the step: its
+ * name, output and cost, with the primary's tokens and attempts added. A cycle of fallbacks is reported as
+ * a failed step, not raised.
+ */
+async function runFallback(
+  frame: Frame,
+  step: Step,
+  plan: AgentPlan,
+  data: unknown,
+  primaryFeedback: string,
+  primaryTokens: number,
+  primaryAttempts: number,
+  start: number,
+  extraMetadata: Record<string, unknown>,
+): Promise<StepResult> {
+  const fallback = plan.fallback!;
+  const chain = [...frame.fallbackChain, step.name];
+  if (chain.includes(fallback.name) || chain.length > MAX_FALLBACK_DEPTH) {
+    return finish(
+      start,
+      stepResult(step.name, {
+        success: false,
+        attempts: primaryAttempts,
+        tokenCounts: primaryTokens,
+        feedback: `Fallback loop detected for step '${step.name}'`,
+        metadata: { fallbackTriggered: true, originalError: primaryFeedback },
+      }),
+    );
+  }
+  const fb = await frame.core.run({ ...frame, fallbackChain: chain }, fallback, data);
+  const metadata = { ...fb.metadata, ...extraMetadata, fallbackTriggered: true, originalError: primaryFeedback };
+  if (fb.success) {
+    return finish(start, {
+      ...fb,
+      tokenCounts: primaryTokens + fb.tokenCounts,
+      attempts: primaryAttempts + fb.attempts,
+      feedback: step.config.preserveFallbackDiagnostics ? `Primary agent failed: ${primaryFeedback}` : undefined,
+      metadata,
+    });
+  }
+  return finish(start, {
+    ...fb,
+    name: step.name,
+    success: false,
+    tokenCounts: primaryTokens + fb.tokenCounts,
+    attempts: primaryAttempts + fb.attempts,
+    feedback: `Original error: ${primaryFeedback}; Fallback error: ${fb.feedback ?? ""}`,
+    metadata,
+  });
+}
+
+async function checkInput(step: Step, data: unknown): Promise<void> {
+  let outcome = step.inputSchema!["~standard"].validate(data);
+  if (outcome instanceof Promise) outcome = await outcome;
+  if (outcome.issues !== undefined) {
+    throw new TypeMismatchError(
+      `Type mismatch: the input of step '${step.name}' does not match its inputSchema: ${formatIssues(outcome.issues)} (got ${describe(data)})`,
+    );
+  }
+}
+
+async function runProcessors(processors: readonly Processor[], data: unknown, options: CallOptions): Promise<unknown> {
+  let current = data;
+  for (const p of processors) {
+    current = typeof p === "function" ? await p(current, options) : await p.process(current, options);
+  }
+  return current;
+}
+
+/** Flujo hands plugins a dict: a plain-object output as it is, anything else as `{ output }`. */
+function pluginData(output: unknown): Record<string, unknown> {
+  if (typeof output === "object" && output !== null && !Array.isArray(output) && Object.getPrototypeOf(output) === Object.prototype) {
+    return output as Record<string, unknown>;
+  }
+  return { output };
+}
+
+function nameOf(target: unknown): string {
+  if (typeof target === "function") return target.name || "anonymous";
+  const obj = target as { name?: unknown; constructor?: { name?: string } };
+  if (typeof obj.name === "string" && obj.name) return obj.name;
+  return obj.constructor?.name ?? "anonymous";
+}
+
+/**
+ * Runs the plugins in priority order until they all pass (§2.4 step 11). A redirect re-runs another agent on
+ * the original input; a new solution replaces the output; either starts another round.
+ */
+async function runPlugins(
+  frame: Frame,
+  step: Step,
+  plan: AgentPlan,
+  output: unknown,
+  originalInput: unknown,
+  options: CallOptions,
+): Promise<{ output: unknown; tokens: number; costUsd: number }> {
+  let current = output;
+  let tokens = 0;
+  let costUsd = 0;
+  const redirected = new Set<unknown>();
+  for (let round = 0; round < MAX_PLUGIN_ROUNDS; round++) {
+    let again = false;
+    for (const plugin of plan.plugins) {
+      let outcome: PluginOutcome;
+      try {
+        outcome = await plugin.validate(pluginData(current), options);
+      } catch (err) {
+        if (isControlError(err)) throw err;
+        throw new PluginError(`Plugin ${nameOf(plugin)} failed: ${errorMessage(err)}`);
+      }
+      if (typeof outcome !== "object" || outcome === null || typeof outcome.success !== "boolean") {
+        throw new PluginError(`Plugin ${nameOf(plugin)} returned ${describe(outcome)}; expected { success, feedback?, redirectTo?, newSolution? }`);
+      }
+      if (outcome.redirectTo !== undefined && outcome.redirectTo !== null) {
+        const target = outcome.redirectTo;
+        if (redirected.has(target)) {
+          throw new InfiniteRedirectError(`Redirect loop detected in step '${step.name}': agent '${nameOf(target)}' was already redirected to`);
+        }
+        redirected.add(target);
+        const raw = await callRedirect(target, originalInput, options);
+        const usage = extractUsage(raw, step.name);
+        tokens += usage.tokens;
+        costUsd += usage.costUsd;
+        const breach = frame.quota.reclaim(ZERO_USAGE, usage);
+        if (breach !== undefined) throw new UsageLimitExceededError(breach);
+        current = isAgentResult(raw) ? raw.output : raw;
+        again = true;
+        break;
+      }
+      if (!outcome.success) {
+        throw new PluginError(`Plugin validation failed: ${outcome.feedback || "Plugin failed without feedback"}`);
+      }
+      if (outcome.newSolution !== undefined) {
+        current = outcome.newSolution;
+        again = true;
+        break;
+      }
+    }
+    if (!again) return { output: current, tokens, costUsd };
+  }
+  throw new PluginError(`Plugins of step '${step.name}' kept redirecting or repairing after ${MAX_PLUGIN_ROUNDS} rounds`);
+}
+
+function callRedirect(target: Agent | AgentFunction, input: unknown, options: CallOptions): unknown {
+  if (typeof target === "function") return target(input, options);
+  if (typeof target === "object" && target !== null && typeof target.run === "function") return target.run(input, options);
+  throw new PluginError(`redirectTo must be an agent (a function or an object with run()), got ${describe(target)}`);
+}
+
+/** Returns the first invalid result's feedback, or undefined when every validator passes. Validators never retry. */
+async function runValidators(validators: readonly Validator[], output: unknown, options: CallOptions): Promise<string | undefined> {
+  for (const v of validators) {
+    let result: ValidationResult;
+    try {
+      result = typeof v === "function" ? await v(output, options) : await v.validate(output, options);
+    } catch (err) {
+      if (isControlError(err)) throw err;
+      return `Validator ${nameOf(v)} failed: ${errorMessage(err)}`;
+    }
+    if (typeof result !== "object" || result === null || typeof result.isValid !== "boolean") {
+      return `Validator ${nameOf(v)} returned ${describe(result)}; expected { isValid, feedback? }`;
+    }
+    if (!result.isValid) return result.feedback ?? `Validator ${nameOf(v)} rejected the output`;
+  }
+  return undefined;
+}
+
+/** Flujo's format_feedback: a message that names no error or exception gets an "Agent exception: " prefix. */
+function formatFeedback(message: string): string {
+  const lower = message.toLowerCase();
+  return lower.includes("error") || lower.includes("exception") ? message : `Agent exception: ${message}`;
+}

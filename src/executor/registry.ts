@@ -1,0 +1,45 @@
+import { Step } from "../dsl/step.js";
+import type { StepResult } from "../domain/results.js";
+import type { Frame } from "./frame.js";
+
+/** Runs one kind of step. A policy never throws for step failures; it returns a failed StepResult. */
+export type Policy = (frame: Frame, step: Step, data: unknown) => Promise<StepResult>;
+
+// biome-ignore lint/suspicious/noExplicitAny: step classes have arbitrary constructor parameters
+export type StepClass = abstract new (...args: any[]) => Step;
+
+/**
+ * Maps step classes to policies: the exact class first, then the nearest ancestor, then the default
+ * (agent) policy. Lookups are memoised per class, so dispatch is one Map read after the first call.
+ */
+export class PolicyRegistry {
+  readonly #policies = new Map<Function, Policy>();
+  readonly #resolved = new Map<Function, Policy>();
+  readonly #fallback: Policy;
+
+  constructor(fallback: Policy) {
+    this.#fallback = fallback;
+  }
+
+  register(stepClass: StepClass, policy: Policy): void {
+    if (typeof policy !== "function") throw new TypeError("register(): policy must be a function (frame, step, data)");
+    this.#policies.set(stepClass, policy);
+    this.#resolved.clear();
+  }
+
+  get(stepClass: Function): Policy {
+    let policy = this.#resolved.get(stepClass);
+    if (policy !== undefined) return policy;
+    policy = this.#fallback;
+    for (let c: Function | null = stepClass; c !== null && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
+      const found = this.#policies.get(c);
+      if (found !== undefined) {
+        policy = found;
+        break;
+      }
+      if (c === Step) break;
+    }
+    this.#resolved.set(stepClass, policy);
+    return policy;
+  }
+}

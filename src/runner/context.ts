@@ -1,0 +1,66 @@
+import { defaultPipelineContext, newRunId, type PipelineContext } from "../domain/context.js";
+import { PipelineContextInitializationError, errorMessage } from "../domain/errors.js";
+import type { Schema } from "../dsl/types.js";
+import { validateContext } from "../executor/policies/effects.js";
+
+const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
+/**
+ * Builds a run's context: Flujo's PipelineContext defaults, then the runner's and the call's initial data
+ * (copied, so runs never share mutable initial data), then the user schema's validation and defaults.
+ */
+export async function buildRunContext(
+  input: unknown,
+  runnerData: Record<string, unknown> | undefined,
+  callData: Record<string, unknown> | undefined,
+  runId: string | undefined,
+  schema: Schema | undefined,
+  schemaName: string,
+): Promise<PipelineContext> {
+  const merged: Record<string, unknown> = {};
+  for (const source of [runnerData, callData]) {
+    if (source === undefined) continue;
+    if (typeof source !== "object" || source === null || Array.isArray(source)) {
+      throw new PipelineContextInitializationError(`initialContextData must be a plain object, got ${typeof source}`);
+    }
+    for (const key of Object.keys(source)) {
+      if (!FORBIDDEN_KEYS.has(key)) merged[key] = source[key];
+    }
+  }
+  if ("scratchpad" in merged) {
+    throw new PipelineContextInitializationError("'scratchpad' has been removed; use typed context fields instead.");
+  }
+  let copied: Record<string, unknown>;
+  try {
+    copied = structuredClone(merged);
+  } catch (err) {
+    throw new PipelineContextInitializationError(
+      `initialContextData must be plain data (it is copied for each run): ${errorMessage(err)}`,
+    );
+  }
+  const id = runId ?? (typeof copied.runId === "string" ? copied.runId : newRunId());
+  const ctx = defaultPipelineContext(id);
+  if (!("initialPrompt" in copied)) ctx.initialPrompt = promptOf(input);
+  for (const key of Object.keys(copied)) ctx[key] = copied[key];
+  ctx.runId = id;
+  if (schema !== undefined) {
+    const issues = await validateContext(schema, ctx);
+    if (issues !== undefined) {
+      throw new PipelineContextInitializationError(
+        `Failed to initialize context with model ${schemaName} and initial data. ${issues}`,
+      );
+    }
+  }
+  ctx.status = "running";
+  return ctx;
+}
+
+function promptOf(input: unknown): string | undefined {
+  if (input === undefined) return undefined;
+  if (typeof input === "string") return input;
+  try {
+    return JSON.stringify(input) ?? String(input);
+  } catch {
+    return String(input);
+  }
+}

@@ -1,0 +1,46 @@
+import { PipelineAbortSignal, errorMessage } from "../domain/errors.js";
+import type { HookFunction, HookPayload } from "./events.js";
+
+export interface Logger {
+  error(message: string): void;
+  warn(message: string): void;
+}
+
+/**
+ * Calls hooks in order. A hook error is logged as "Error in hook 'name': message" and swallowed (re-raised
+ * when FLUJO_STRICT_HOOKS=1); PipelineAbortSignal always propagates so the runner can stop gracefully.
+ */
+export class HookDispatcher {
+  readonly hooks: readonly HookFunction[];
+  readonly #logger: Logger;
+  readonly #strict: boolean;
+
+  constructor(hooks: readonly HookFunction[], logger: Logger) {
+    this.hooks = hooks;
+    this.#logger = logger;
+    this.#strict = process.env.FLUJO_STRICT_HOOKS === "1";
+  }
+
+  get empty(): boolean {
+    return this.hooks.length === 0;
+  }
+
+  async dispatch(payload: HookPayload): Promise<void> {
+    for (const hook of this.hooks) {
+      try {
+        await hook(payload);
+      } catch (err) {
+        if (err instanceof PipelineAbortSignal) throw err;
+        this.#logger.error(`Error in hook '${hook.name || "anonymous"}': ${errorMessage(err)}`);
+        if (this.#strict) throw err;
+      }
+    }
+  }
+}
+
+/** Wraps Pipeline.onFinish hooks so they only see post_run. */
+export function onlyPostRun(hook: HookFunction): HookFunction {
+  const wrapped: HookFunction = (payload) => (payload.eventName === "post_run" ? hook(payload) : undefined);
+  Object.defineProperty(wrapped, "name", { value: hook.name || "onFinish" });
+  return wrapped;
+}
