@@ -17,9 +17,10 @@ const JS_FALLBACK = "the pure-JS backend will be used (FLUJO_BACKEND=js)";
 // Installed from the registry: no Rust sources, the addon comes from a platform package (or not at all).
 if (!existsSync(manifest)) process.exit(0);
 
+// Not fatal even under CI: there the native test lane then fails, with the loader's own message.
 if (spawnSync("cargo", ["--version"], { stdio: "ignore" }).error) {
   console.log(`flujo: cargo not found; ${JS_FALLBACK}`);
-  process.exit(required ? 1 : 0);
+  process.exit(0);
 }
 
 const triple = platformTriple();

@@ -1,6 +1,8 @@
 // The public API of flujo: re-exports only.
 export { Step, CacheStep } from "./dsl/step.js";
 export type { StepOptions, CallableStepOptions, FailureHandler } from "./dsl/step.js";
+export { LoopStep } from "./dsl/loop.js";
+export type { LoopOptions } from "./dsl/loop.js";
 export { Pipeline, pipeline } from "./dsl/pipeline.js";
 export type { PipelineOptions } from "./dsl/pipeline.js";
 export type { StepConfig, StepConfigInput } from "./dsl/config.js";

@@ -9,24 +9,55 @@ import type { StepResult } from "../domain/results.js";
 export function freezeForCache(result: StepResult): StepResult | undefined {
   const output = frozenCopy(result.output, 0);
   if (output === UNCACHEABLE) return undefined;
-  const history: StepResult[] = [];
-  for (const r of result.stepHistory) {
-    const frozen = freezeForCache(r);
-    if (frozen === undefined) return undefined;
-    history.push(frozen);
+  let history = EMPTY_HISTORY;
+  if (result.stepHistory.length > 0) {
+    history = [];
+    for (const r of result.stepHistory) {
+      const frozen = freezeForCache(r);
+      if (frozen === undefined) return undefined;
+      history.push(frozen);
+    }
+    Object.freeze(history);
+  }
+  // Cached entries live long enough to reach the old generation, so each one is kept to one object when it can be.
+  let metadata = EMPTY_METADATA;
+  for (const _ in result.metadata) {
+    metadata = Object.freeze({ ...result.metadata });
+    break;
   }
   return Object.freeze({
-    ...result,
+    name: result.name,
     output,
+    success: result.success,
+    attempts: result.attempts,
+    latencyS: result.latencyS,
+    tokenCounts: result.tokenCounts,
+    costUsd: result.costUsd,
+    feedback: result.feedback,
     branchContext: undefined,
-    metadata: Object.freeze({ ...result.metadata }),
-    stepHistory: Object.freeze(history) as StepResult[],
+    metadata,
+    stepHistory: history,
   });
 }
 
+const EMPTY_HISTORY: StepResult[] = Object.freeze([]) as unknown as StepResult[];
+const EMPTY_METADATA: Record<string, unknown> = Object.freeze({});
+
 /** A cache hit as a fresh result object (cheap: the output and history stay shared and frozen). */
 export function resultFromCache(stored: StepResult): StepResult {
-  return { ...stored, metadata: { ...stored.metadata, cacheHit: true } };
+  return {
+    name: stored.name,
+    output: stored.output,
+    success: stored.success,
+    attempts: stored.attempts,
+    latencyS: stored.latencyS,
+    tokenCounts: stored.tokenCounts,
+    costUsd: stored.costUsd,
+    feedback: stored.feedback,
+    branchContext: undefined,
+    metadata: { ...stored.metadata, cacheHit: true },
+    stepHistory: stored.stepHistory,
+  };
 }
 
 const UNCACHEABLE = Symbol("uncacheable");

@@ -9,8 +9,9 @@
  *
  * Other limits of a view: `structuredClone(view)` throws (it refuses proxies; use `unwrap` or
  * `materialize`); `Object.freeze(view)` and `Object.setPrototypeOf(view)` are refused; accessor and
- * non-writable property definitions are refused; and one object reachable by two paths of the base is
- * isolated separately per path (contexts are trees, so this only matters for hand-built aliasing).
+ * non-writable property definitions are refused; named (non-index) properties on an array are dropped
+ * when the array is copied; and one object reachable by two paths of the base is isolated separately per
+ * path. Contexts are JSON-like trees, so the last two only matter for hand-built data.
  */
 import { type Container, hasOwn, isContainer, putOwn } from "./containers.js";
 import { Exporter } from "./view-export.js";

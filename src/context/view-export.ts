@@ -29,12 +29,13 @@ export class Exporter {
     if (seen !== undefined) return reenter(seen);
     const frame: Frame = { source: value, out: undefined, done: false };
     this.frames.set(value, frame);
-    forEachDataKey(value, (key) => {
+    // Object.keys also covers array indices (skipping holes) and anything a step named on an array.
+    for (const key of Object.keys(value)) {
       const item = value[key];
-      if (typeof item !== "object" || item === null) return;
+      if (typeof item !== "object" || item === null) continue;
       const plain = this.value(item);
       if (plain !== item) putOwn(outOf(frame), key, plain);
-    });
+    }
     frame.done = true;
     return frame.out ?? value;
   }
@@ -48,7 +49,7 @@ export class Exporter {
     const frame: Frame = { source: copy, out: undefined, done: false };
     this.frames.set(node, frame);
     if (!node.baseClean) {
-      forEachDataKey(copy, (key) => this.exportKey(node, frame, key));
+      for (const key of Object.keys(copy)) this.exportKey(node, frame, key);
     } else if (node.touched !== undefined) {
       // Keys never touched still hold clean base values, so only touched keys can hold views.
       for (const key of node.touched) this.exportKey(node, frame, key);
@@ -87,13 +88,4 @@ function reenter(frame: Frame): Container {
   if (frame.done) return frame.out ?? frame.source;
   // Re-entered while still being built: that is a cycle, which can only close on a fresh container.
   return outOf(frame);
-}
-
-function forEachDataKey(container: Container, visit: (key: string) => void): void {
-  if (Array.isArray(container)) {
-    const length = container.length;
-    for (let index = 0; index < length; index++) if (index in container) visit(String(index));
-    return;
-  }
-  for (const key of Object.keys(container)) visit(key);
 }

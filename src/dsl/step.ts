@@ -2,6 +2,7 @@ import { ConfigurationError } from "../domain/errors.js";
 import type { CacheBackend } from "../cache/backend.js";
 import { InMemoryCache } from "../cache/memory.js";
 import { type StepConfig, type StepConfigInput, describe, resolveConfig } from "./config.js";
+import type { LoopOptions, LoopStep } from "./loop.js";
 import { Pipeline } from "./pipeline.js";
 import type {
   Agent,
@@ -175,6 +176,11 @@ export class Step<In = unknown, Out = unknown> {
     return Step.fromCallable(fn, options);
   }
 
+  /** Flujo's `loop_until`: a LoopStep running `body` until `exitCondition` holds (maxLoops default 5). */
+  static loopUntil<In = unknown, Out = unknown>(options: LoopOptions<In, Out>): LoopStep<In, Out> {
+    return kind("loopUntil")(options as LoopOptions) as LoopStep<In, Out>;
+  }
+
   /** Wraps a step so its successful results are cached by input (Flujo's CacheStep). */
   static cached<In, Out>(step: Step<In, Out>, options: { backend?: CacheBackend } = {}): CacheStep<In, Out> {
     return new CacheStep(step, options.backend);
@@ -237,6 +243,19 @@ export class CacheStep<In = unknown, Out = unknown> extends Step<In, Out> {
     this.cacheBackend = backend ?? new InMemoryCache();
     if (new.target === CacheStep) Object.freeze(this);
   }
+}
+
+/**
+ * Builders of the complex step kinds, filled in by their modules (dsl/loop.ts, ...). Those modules extend
+ * Step, so step.ts cannot import them at run time without an import cycle; `Step.loopUntil` and friends
+ * reach them through this table instead. src/index.ts imports every kind, so the table is always full.
+ */
+export const stepKinds: { loopUntil?: (options: LoopOptions) => Step } = {};
+
+function kind<K extends keyof typeof stepKinds>(name: K): NonNullable<(typeof stepKinds)[K]> {
+  const builder = stepKinds[name];
+  if (builder === undefined) throw new Error(`Step.${name} is not available: import it from "flujo"`);
+  return builder as NonNullable<(typeof stepKinds)[K]>;
 }
 
 const FORBIDDEN_SEGMENTS = new Set(["__proto__", "constructor", "prototype"]);

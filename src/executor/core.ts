@@ -5,6 +5,7 @@ import { defaultPipelineContext } from "../domain/context.js";
 import { ConfigurationError } from "../domain/errors.js";
 import type { StepResult } from "../domain/results.js";
 import { Quota, type UsageLimits, checkUsageLimits } from "../domain/usage.js";
+import { LoopStep } from "../dsl/loop.js";
 import { CacheStep, Step } from "../dsl/step.js";
 import type { Schema } from "../dsl/types.js";
 import { NotEncodableError } from "../native/index.js";
@@ -13,8 +14,12 @@ import { NEVER_ABORTED } from "./call.js";
 import type { Ctx, Frame } from "./frame.js";
 import { agentPolicy } from "./policies/agent.js";
 import { cachePolicy, cachedExecution } from "./policies/cache.js";
+import { loopPolicy } from "./policies/loop.js";
 import { wroteContext } from "./policies/effects.js";
 import { type Policy, PolicyRegistry, type StepClass } from "./registry.js";
+
+/** The executor cache keeps only results it can replay: not those of steps that wrote to the context. */
+const canStore = (result: StepResult): boolean => !wroteContext.has(result);
 
 export interface ExecutorCoreOptions {
   /** The executor-level result cache, on by default as in Flujo. */
@@ -49,6 +54,7 @@ export class ExecutorCore {
     this.registry = new PolicyRegistry(agentPolicy);
     this.registry.register(Step, agentPolicy);
     this.registry.register(CacheStep, cachePolicy);
+    this.registry.register(LoopStep, loopPolicy);
     this.cacheEnabled = options.enableCache ?? true;
     this.cache = options.cache ?? new InMemoryCache();
     this.logger = options.logger ?? console;
@@ -96,6 +102,6 @@ export class ExecutorCore {
       if (err instanceof NotEncodableError) return policy(frame, step, data);
       throw err;
     }
-    return cachedExecution(frame, key, this.cache, () => policy(frame, step, data), step.name, step, (r) => !wroteContext.has(r));
+    return cachedExecution(frame, key, this.cache, () => policy(frame, step, data), step, canStore);
   }
 }

@@ -1,4 +1,4 @@
-import type { UsageEstimate } from "../domain/usage.js";
+import { type UsageEstimate, ZERO_USAGE } from "../domain/usage.js";
 import type { AgentUsage } from "../dsl/types.js";
 
 const RESULT_KEYS = new Set(["output", "costUsd", "tokenCounts", "usage"]);
@@ -33,8 +33,8 @@ export class AgentOutput<Out = unknown> {
  * object with a numeric `costUsd`; a string output counts as 1 token; an object with `usage()`; else zero.
  */
 export function extractUsage(raw: unknown, stepName: string): UsageEstimate {
-  if (typeof raw === "string") return { costUsd: 0, tokens: 1 };
-  if (typeof raw !== "object" || raw === null) return { costUsd: 0, tokens: 0 };
+  if (typeof raw === "string") return ONE_TOKEN;
+  if (typeof raw !== "object" || raw === null) return ZERO_USAGE;
   const obj = raw as { costUsd?: unknown; tokenCounts?: unknown; usage?: unknown; output?: unknown };
   if (isAgentResult(raw)) {
     if (typeof obj.usage === "function") return fromUsage(obj.usage() as AgentUsage, obj.costUsd, stepName);
@@ -47,8 +47,11 @@ export function extractUsage(raw: unknown, stepName: string): UsageEstimate {
     return { costUsd: checked(obj.costUsd, "costUsd", stepName), tokens: checked(obj.tokenCounts ?? 0, "tokenCounts", stepName) };
   }
   if (typeof obj.usage === "function") return fromUsage(obj.usage() as AgentUsage, undefined, stepName);
-  return { costUsd: 0, tokens: 0 };
+  return ZERO_USAGE;
 }
+
+/** Shared results for the common cases, so extracting usage allocates nothing per call. */
+const ONE_TOKEN: UsageEstimate = Object.freeze({ costUsd: 0, tokens: 1 });
 
 function fromUsage(usage: AgentUsage | undefined, explicitCost: unknown, stepName: string): UsageEstimate {
   const u = usage ?? {};

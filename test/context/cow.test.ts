@@ -45,7 +45,9 @@ describe("isolate: the base is never written", () => {
   });
 
   it("keeps an own __proto__ key as data and never swaps a prototype", () => {
-    const base = deepFreeze(JSON.parse('{"__proto__": {"x": 1}, "a": {"__proto__": {"y": 2}}}') as Record<string, unknown>);
+    const base = deepFreeze(
+      JSON.parse('{"__proto__": {"x": 1}, "a": {"__proto__": {"y": 2}}}') as Record<string, unknown>,
+    );
     const iso = isolate(base);
     (iso.view.a as Record<string, unknown>).z = 3;
     const out = iso.materialize() as Record<string, unknown>;
@@ -117,7 +119,7 @@ describe("isolate: what the step sees", () => {
     expect({ ...view.settings }.model).toBe("m1");
     expect("log" in view).toBe(false);
     expect(Object.hasOwn(view, "counter")).toBe(true);
-    expect(Object.prototype.hasOwnProperty.call(view, "name")).toBe(true);
+    expect(Object.hasOwn(view, "name")).toBe(true);
     expect(JSON.parse(JSON.stringify(view))).toEqual({
       counter: 4,
       name: "run",

@@ -107,6 +107,29 @@ describe("runner", () => {
     expect(after.calls).toBe(0);
   });
 
+  it("a cancelled run leaves no timer behind, even for a step with a long timeout", async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const before = timers();
+    const controller = new AbortController();
+    const hanging: Agent = {
+      run: () => {
+        setImmediate(() => controller.abort());
+        return new Promise(() => {});
+      },
+    };
+    const result = await new Flujo(new Step({ name: "hang", agent: hanging, config: { timeoutS: 60 } })).run("x", {
+      signal: controller.signal,
+    });
+    expect(result.status).toBe("failed");
+    expect(timers()).toBe(before);
+  });
+
+  it("an agent returning a non-native thenable is awaited", async () => {
+    const thenable = { then: (resolve: (v: unknown) => void) => resolve("from thenable") };
+    const sr = await new Flujo(new Step({ name: "t", agent: { run: () => thenable } })).run("x");
+    expect(sr.output).toBe("from thenable");
+  });
+
   it("an already-aborted signal runs no step", async () => {
     const agent = new StubAgent(["x"]);
     const controller = new AbortController();

@@ -7,6 +7,7 @@
 
 mod encode;
 mod parse;
+mod stream;
 mod wtf8;
 
 use std::fmt;
@@ -96,8 +97,9 @@ impl std::error::Error for CanonicalError {}
 
 /// Canonical encoding of the value `JSON.parse` would produce from this UTF-8 JSON text.
 pub fn canonicalize_json(json: &[u8]) -> Result<Vec<u8>, CanonicalError> {
-    let value = parse_json(json)?;
-    encode(&value)
+    let mut encoder = stream::StreamEncoder::default();
+    parse::parse_into(json, &mut encoder)?;
+    Ok(encoder.into_bytes())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 #![deny(clippy::all)]
 
-use napi::bindgen_prelude::{Error, Result, Status, Uint8Array};
+use napi::bindgen_prelude::{Env, Error, Result, Status, Uint8ArraySlice};
 use napi_derive::napi;
 
 /// Version of the wire formats; must equal `ABI_VERSION` in src/native/backend.ts.
@@ -30,10 +30,11 @@ pub fn hash128(bytes: &[u8]) -> String {
 /// Canonical encoding of the value `JSON.parse` would produce from this UTF-8 JSON text.
 /// A plain `Uint8Array` (not a `Buffer`), exactly like the JS backend's result.
 #[napi(catch_unwind)]
-pub fn canonicalize_json(json: &[u8]) -> Result<Uint8Array> {
-    flujo_core::canonicalize_json(json)
-        .map(Uint8Array::from)
-        .map_err(to_js_error)
+pub fn canonicalize_json<'env>(env: &'env Env, json: &[u8]) -> Result<Uint8ArraySlice<'env>> {
+    let bytes = flujo_core::canonicalize_json(json).map_err(to_js_error)?;
+    // Copied into a JS-owned buffer: cheaper than handing V8 an external buffer with a finalizer
+    // for the small outputs this is mostly called with, and a copy is cheap next to the parse.
+    Uint8ArraySlice::copy_from(env, bytes)
 }
 
 /// `hash128(canonicalizeJson(json))` in one call.

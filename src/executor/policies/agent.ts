@@ -70,7 +70,7 @@ export const agentPolicy: Policy = async (frame, step, data) => {
     let usage: { costUsd: number; tokens: number };
     try {
       raw = invokeAgent(plan, input, options, frame, step.name);
-      if (raw instanceof Promise) raw = await raw;
+      if (isThenable(raw)) raw = await raw;
       usage = extractUsage(raw, step.name);
     } catch (err) {
       frame.quota.reclaim(estimate, ZERO_USAGE);
@@ -139,20 +139,27 @@ export const agentPolicy: Policy = async (frame, step, data) => {
     }
 
     if (typeof output === "object" && output !== null && isIsolatedView(output)) output = unwrap(output);
-    const result = stepResult(step.name, {
+    // A literal with every field: one allocation and one hidden class on the hot path.
+    const result: StepResult = {
+      name: step.name,
       output,
       success: true,
       attempts: attempt,
+      latencyS: 0,
       tokenCounts: tokens,
       costUsd: cost,
+      feedback: undefined,
       branchContext: frame.context,
-    });
+      metadata: {},
+      stepHistory: [],
+    };
     const isolation = options.isolation;
     if (isolation !== undefined && isolation.hasChanges()) {
       mergeInto(frame.context, isolation.changes());
       wroteContext.add(result);
     }
-    const effectFailure = await applyOutputEffects(frame, step, output);
+    let effectFailure = applyOutputEffects(frame, step, output);
+    if (effectFailure instanceof Promise) effectFailure = await effectFailure;
     if (effectFailure !== undefined) {
       result.success = false;
       result.feedback = effectFailure;
@@ -163,6 +170,11 @@ export const agentPolicy: Policy = async (frame, step, data) => {
   if (plan.fallback !== undefined) return runFallback(frame, step, plan, data, feedback ?? "", tokens, made, start, {});
   return finish(start, stepResult(step.name, { success: false, attempts: made, tokenCounts: tokens, costUsd: cost, feedback }));
 };
+
+/** Agents may return any thenable (a Bluebird or a custom promise), not only a native Promise. */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
+}
 
 function finish(start: number, result: StepResult): StepResult {
   result.latencyS = (performance.now() - start) / 1000;

@@ -15,7 +15,16 @@ export const wroteContext = new WeakSet<object>();
  * context schema, rolled back on failure) and `stepOutputs[name]`. Returns a failure feedback, or undefined.
  * Shared by fresh results and cache hits so both leave the context in the same state.
  */
-export async function applyOutputEffects(frame: Frame, step: Step, output: unknown): Promise<string | undefined> {
+export function applyOutputEffects(frame: Frame, step: Step, output: unknown): string | undefined | Promise<string | undefined> {
+  const ctx = frame.context;
+  if (step.sinkTo === undefined && !step.updatesContext) {
+    recordStepOutput(ctx, step.name, output);
+    return undefined;
+  }
+  return applyAllEffects(frame, step, output);
+}
+
+async function applyAllEffects(frame: Frame, step: Step, output: unknown): Promise<string | undefined> {
   const ctx = frame.context;
   if (step.sinkTo !== undefined) {
     try {

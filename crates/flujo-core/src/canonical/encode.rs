@@ -1,19 +1,24 @@
 //! The canonical encoder (docs/canonical-encoding.md) for JSON values.
 
-use std::cmp::Ordering;
-
 use super::{CanonicalError, JsString, Value, MAX_DEPTH};
 
-const TAG_NULL: u8 = 0x00;
-const TAG_FALSE: u8 = 0x02;
-const TAG_TRUE: u8 = 0x03;
-const TAG_NUMBER: u8 = 0x04;
-const TAG_STRING: u8 = 0x06;
-const TAG_ARRAY: u8 = 0x10;
-const TAG_OBJECT: u8 = 0x11;
+pub(super) const TAG_NULL: u8 = 0x00;
+pub(super) const TAG_FALSE: u8 = 0x02;
+pub(super) const TAG_TRUE: u8 = 0x03;
+pub(super) const TAG_NUMBER: u8 = 0x04;
+pub(super) const TAG_STRING: u8 = 0x06;
+pub(super) const TAG_ARRAY: u8 = 0x10;
+pub(super) const TAG_OBJECT: u8 = 0x11;
 
 /// The one NaN bit pattern the format allows, whatever NaN the value holds.
 const CANONICAL_NAN: u64 = 0x7ff8_0000_0000_0000;
+
+/// Tag and payload of a number.
+pub(super) fn write_number(out: &mut Vec<u8>, n: f64) {
+    let bits = if n.is_nan() { CANONICAL_NAN } else { n.to_bits() };
+    out.push(TAG_NUMBER);
+    out.extend_from_slice(&bits.to_be_bytes());
+}
 
 /// Canonical encoding of `value`. Fails only for nesting deeper than [`MAX_DEPTH`] or a length
 /// beyond the format's u32 fields.
@@ -65,7 +70,7 @@ fn write_object(
 ) -> Result<(), CanonicalError> {
     let strictly_sorted = entries
         .windows(2)
-        .all(|pair| matches!(pair, [a, b] if a.0.cmp_code_units(&b.0) == Ordering::Less));
+        .all(|pair| matches!(pair, [a, b] if a.0.cmp_code_units(&b.0).is_lt()));
     if strictly_sorted {
         // What the parser produces: no copy needed.
         write_len(out, entries.len())?;
@@ -104,13 +109,17 @@ fn enter(depth: usize) -> Result<usize, CanonicalError> {
 }
 
 fn write_str(out: &mut Vec<u8>, s: &JsString) -> Result<(), CanonicalError> {
-    let bytes = s.as_wtf8();
-    write_len(out, bytes.len())?;
-    out.extend_from_slice(bytes);
+    write_wtf8(out, s.as_wtf8())
+}
+
+/// u32 byte length, then the bytes.
+pub(super) fn write_wtf8(out: &mut Vec<u8>, wtf8: &[u8]) -> Result<(), CanonicalError> {
+    write_len(out, wtf8.len())?;
+    out.extend_from_slice(wtf8);
     Ok(())
 }
 
-fn write_len(out: &mut Vec<u8>, len: usize) -> Result<(), CanonicalError> {
+pub(super) fn write_len(out: &mut Vec<u8>, len: usize) -> Result<(), CanonicalError> {
     let len = u32::try_from(len).map_err(|_| CanonicalError::TooLarge)?;
     out.extend_from_slice(&len.to_be_bytes());
     Ok(())

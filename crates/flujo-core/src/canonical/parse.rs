@@ -1,15 +1,39 @@
 //! A strict JSON parser that accepts exactly the texts JavaScript's `JSON.parse` accepts
-//! (ECMA-262 JSON grammar = RFC 8259) and produces the value it would produce.
+//! (ECMA-262 JSON grammar = RFC 8259) and reports the value it would produce as events to a
+//! [`Sink`]: one sink builds a [`Value`] tree, the other ([`super::stream`]) writes the canonical
+//! encoding directly, without building a tree.
 //!
 //! Hostile input is expected: every failure is a `CanonicalError`, nothing indexes past the end,
 //! nesting is bounded by `MAX_DEPTH` (so recursion is bounded), and nothing is allocated from a
 //! length read from the input (JSON has none; buffers grow with what was actually read).
 
+use super::wtf8::push_code_point;
 use super::{CanonicalError, JsString, Value, MAX_DEPTH};
 
-/// Parses UTF-8 JSON text. The value's objects come back with their keys sorted by UTF-16 code
-/// units and unique (a repeated key keeps its last value, as in `JSON.parse`).
+/// Receives a JSON value as a sequence of events, in document order. Strings arrive as WTF-8.
+pub(crate) trait Sink {
+    fn null(&mut self) -> Result<(), CanonicalError>;
+    fn boolean(&mut self, value: bool) -> Result<(), CanonicalError>;
+    fn number(&mut self, value: f64) -> Result<(), CanonicalError>;
+    fn string(&mut self, wtf8: &[u8]) -> Result<(), CanonicalError>;
+    fn begin_array(&mut self) -> Result<(), CanonicalError>;
+    fn end_array(&mut self, len: usize) -> Result<(), CanonicalError>;
+    fn begin_object(&mut self) -> Result<(), CanonicalError>;
+    /// The key of the next entry; its value's events follow.
+    fn key(&mut self, wtf8: &[u8]) -> Result<(), CanonicalError>;
+    fn end_object(&mut self) -> Result<(), CanonicalError>;
+}
+
+/// Parses UTF-8 JSON text into a [`Value`]. Its objects come back with their keys sorted by
+/// UTF-16 code units and unique (a repeated key keeps its last value, as in `JSON.parse`).
 pub fn parse_json(input: &[u8]) -> Result<Value, CanonicalError> {
+    let mut builder = TreeBuilder::default();
+    parse_into(input, &mut builder)?;
+    builder.root.ok_or(CanonicalError::UnexpectedEnd)
+}
+
+/// Parses `input`, reporting the value to `sink`.
+pub(crate) fn parse_into<S: Sink>(input: &[u8], sink: &mut S) -> Result<(), CanonicalError> {
     // Validating once up front lets the string scanner copy raw runs without re-checking them.
     // A byte-order mark is not skipped: `JSON.parse("\u{FEFF}1")` throws too.
     if let Err(err) = std::str::from_utf8(input) {
@@ -17,24 +41,44 @@ pub fn parse_json(input: &[u8]) -> Result<Value, CanonicalError> {
             offset: err.valid_up_to(),
         });
     }
-    let mut parser = Parser { input, pos: 0 };
+    let mut parser = Parser {
+        input,
+        pos: 0,
+        scratch: Vec::new(),
+    };
     parser.skip_whitespace();
-    let value = parser.value(0)?;
+    parser.value(sink, 0)?;
     parser.skip_whitespace();
     if parser.pos < input.len() {
         return Err(CanonicalError::TrailingData { offset: parser.pos });
     }
-    Ok(value)
+    Ok(())
 }
 
 struct Parser<'a> {
     input: &'a [u8],
     pos: usize,
+    /// Decoded text of the last string that contained escapes (reused across strings).
+    scratch: Vec<u8>,
+}
+
+/// Where the text of a parsed string lives.
+enum Text {
+    /// Bytes `start..end` of the input (no escapes: the raw UTF-8 is already the WTF-8).
+    Input(usize, usize),
+    Scratch,
 }
 
 impl Parser<'_> {
     fn peek(&self) -> Option<u8> {
         self.input.get(self.pos).copied()
+    }
+
+    fn text(&self, text: &Text) -> &[u8] {
+        match *text {
+            Text::Input(start, end) => self.input.get(start..end).unwrap_or_default(),
+            Text::Scratch => &self.scratch,
+        }
     }
 
     fn skip_whitespace(&mut self) {
@@ -63,15 +107,30 @@ impl Parser<'_> {
     }
 
     /// `depth` is the number of arrays and objects enclosing this value.
-    fn value(&mut self, depth: usize) -> Result<Value, CanonicalError> {
+    fn value<S: Sink>(&mut self, sink: &mut S, depth: usize) -> Result<(), CanonicalError> {
         match self.peek() {
-            Some(b'{') => self.object(depth + 1),
-            Some(b'[') => self.array(depth + 1),
-            Some(b'"') => self.string().map(Value::String),
-            Some(b't') => self.literal(b"true", Value::Bool(true)),
-            Some(b'f') => self.literal(b"false", Value::Bool(false)),
-            Some(b'n') => self.literal(b"null", Value::Null),
-            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(b'{') => self.object(sink, depth + 1),
+            Some(b'[') => self.array(sink, depth + 1),
+            Some(b'"') => {
+                let text = self.string()?;
+                sink.string(self.text(&text))
+            }
+            Some(b't') => {
+                self.literal(b"true")?;
+                sink.boolean(true)
+            }
+            Some(b'f') => {
+                self.literal(b"false")?;
+                sink.boolean(false)
+            }
+            Some(b'n') => {
+                self.literal(b"null")?;
+                sink.null()
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                let n = self.number()?;
+                sink.number(n)
+            }
             _ => Err(self.unexpected()),
         }
     }
@@ -86,45 +145,47 @@ impl Parser<'_> {
         }
     }
 
-    fn literal(&mut self, word: &[u8], value: Value) -> Result<Value, CanonicalError> {
+    fn literal(&mut self, word: &[u8]) -> Result<(), CanonicalError> {
         for &expected in word {
             self.expect(expected)?;
         }
-        Ok(value)
+        Ok(())
     }
 
-    fn array(&mut self, depth: usize) -> Result<Value, CanonicalError> {
+    fn array<S: Sink>(&mut self, sink: &mut S, depth: usize) -> Result<(), CanonicalError> {
         self.check_depth(depth)?;
         self.pos += 1; // '['
-        let mut items = Vec::new();
+        sink.begin_array()?;
+        let mut len = 0usize;
         self.skip_whitespace();
         if self.peek() == Some(b']') {
             self.pos += 1;
-            return Ok(Value::Array(items));
+            return sink.end_array(len);
         }
         loop {
             self.skip_whitespace();
-            items.push(self.value(depth)?);
+            self.value(sink, depth)?;
+            len += 1;
             self.skip_whitespace();
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
                     self.pos += 1;
-                    return Ok(Value::Array(items));
+                    return sink.end_array(len);
                 }
                 _ => return Err(self.unexpected()),
             }
         }
     }
 
-    fn object(&mut self, depth: usize) -> Result<Value, CanonicalError> {
+    fn object<S: Sink>(&mut self, sink: &mut S, depth: usize) -> Result<(), CanonicalError> {
         self.check_depth(depth)?;
         self.pos += 1; // '{'
-        let mut entries: Vec<(JsString, Value)> = Vec::new();
+        sink.begin_object()?;
         self.skip_whitespace();
         if self.peek() == Some(b'}') {
             self.pos += 1;
-            return Ok(Value::Object(entries));
+            return sink.end_object();
         }
         loop {
             self.skip_whitespace();
@@ -132,57 +193,72 @@ impl Parser<'_> {
                 return Err(self.unexpected());
             }
             let key = self.string()?;
+            sink.key(self.text(&key))?;
             self.skip_whitespace();
             self.expect(b':')?;
             self.skip_whitespace();
-            let value = self.value(depth)?;
-            entries.push((key, value));
+            self.value(sink, depth)?;
             self.skip_whitespace();
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
-                    normalize_entries(&mut entries);
-                    return Ok(Value::Object(entries));
+                    return sink.end_object();
                 }
                 _ => return Err(self.unexpected()),
             }
         }
     }
 
-    fn string(&mut self) -> Result<JsString, CanonicalError> {
+    /// Scans a string starting at its opening quote. Without escapes the text stays in the input;
+    /// otherwise it is decoded into `scratch`.
+    fn string(&mut self) -> Result<Text, CanonicalError> {
         self.pos += 1; // opening quote
-        let mut out = JsString::new();
-        loop {
-            // Copy the longest run that needs no decoding. The whole input is valid UTF-8 and
-            // every byte of a multi-byte sequence is >= 0x80, so the run ends on a boundary.
-            let run_start = self.pos;
-            while let Some(byte) = self.peek() {
-                if byte == b'"' || byte == b'\\' || byte < 0x20 {
-                    break;
-                }
+        let start = self.pos;
+        self.skip_plain();
+        match self.peek() {
+            Some(b'"') => {
                 self.pos += 1;
+                return Ok(Text::Input(start, self.pos - 1));
             }
-            if self.pos > run_start {
-                let run = self.input.get(run_start..self.pos).unwrap_or_default();
-                let text = std::str::from_utf8(run).map_err(|err| CanonicalError::InvalidUtf8 {
-                    offset: run_start + err.valid_up_to(),
-                })?;
-                out.push_str(text);
-            }
+            Some(b'\\') => {}
+            Some(_) => return Err(CanonicalError::ControlCharacter { offset: self.pos }),
+            None => return Err(CanonicalError::UnexpectedEnd),
+        }
+        self.scratch.clear();
+        let plain = self.input.get(start..self.pos).unwrap_or_default();
+        self.scratch.extend_from_slice(plain);
+        loop {
+            self.escape()?;
+            let run_start = self.pos;
+            self.skip_plain();
+            let run = self.input.get(run_start..self.pos).unwrap_or_default();
+            self.scratch.extend_from_slice(run);
             match self.peek() {
                 Some(b'"') => {
                     self.pos += 1;
-                    return Ok(out);
+                    return Ok(Text::Scratch);
                 }
-                Some(b'\\') => self.escape(&mut out)?,
+                Some(b'\\') => {}
                 Some(_) => return Err(CanonicalError::ControlCharacter { offset: self.pos }),
                 None => return Err(CanonicalError::UnexpectedEnd),
             }
         }
     }
 
-    fn escape(&mut self, out: &mut JsString) -> Result<(), CanonicalError> {
+    /// Skips bytes that stand for themselves. The whole input is valid UTF-8 and every byte of a
+    /// multi-byte sequence is >= 0x80, so a run always ends on a character boundary.
+    fn skip_plain(&mut self) {
+        let rest = self.input.get(self.pos..).unwrap_or_default();
+        let run = rest
+            .iter()
+            .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
+            .unwrap_or(rest.len());
+        self.pos += run;
+    }
+
+    /// Decodes one escape (at a backslash) into `scratch`.
+    fn escape(&mut self) -> Result<(), CanonicalError> {
         let offset = self.pos;
         self.pos += 1; // backslash
         let Some(kind) = self.peek() else {
@@ -200,17 +276,19 @@ impl Parser<'_> {
             b't' => b'\t',
             b'u' => {
                 let unit = self.hex4()?;
-                out.push_code_point(self.combine_surrogates(unit));
+                let cp = self.combine_surrogates(unit);
+                push_code_point(&mut self.scratch, cp);
                 return Ok(());
             }
             _ => return Err(CanonicalError::InvalidEscape { offset }),
         };
-        out.push_code_point(u32::from(simple));
+        self.scratch.push(simple);
         Ok(())
     }
 
     /// A `\uD800`-`\uDBFF` escape directly followed by a `\uDC00`-`\uDFFF` escape is one
-    /// character in JavaScript; any other surrogate stays a lone code unit.
+    /// character in JavaScript; any other surrogate stays a lone code unit. (A raw character in
+    /// valid UTF-8 is never a surrogate, so only escapes can pair up.)
     fn combine_surrogates(&mut self, unit: u16) -> u32 {
         if !(0xD800..0xDC00).contains(&unit) {
             return u32::from(unit);
@@ -247,7 +325,7 @@ impl Parser<'_> {
         Ok(unit)
     }
 
-    fn number(&mut self) -> Result<Value, CanonicalError> {
+    fn number(&mut self) -> Result<f64, CanonicalError> {
         let start = self.pos;
         let invalid = |parser: &Self| match parser.peek() {
             Some(_) => CanonicalError::InvalidNumber { offset: start },
@@ -286,7 +364,6 @@ impl Parser<'_> {
             .and_then(|digits| std::str::from_utf8(digits).ok())
             .ok_or(CanonicalError::InvalidNumber { offset: start })?;
         text.parse::<f64>()
-            .map(Value::Number)
             .map_err(|_| CanonicalError::InvalidNumber { offset: start })
     }
 
@@ -294,6 +371,82 @@ impl Parser<'_> {
         while self.peek().is_some_and(|b| b.is_ascii_digit()) {
             self.pos += 1;
         }
+    }
+}
+
+/// Builds a [`Value`] tree from parser events.
+#[derive(Default)]
+struct TreeBuilder {
+    stack: Vec<Frame>,
+    root: Option<Value>,
+}
+
+enum Frame {
+    Array(Vec<Value>),
+    Object(Vec<(JsString, Value)>, JsString),
+}
+
+impl TreeBuilder {
+    fn push(&mut self, value: Value) {
+        match self.stack.last_mut() {
+            None => self.root = Some(value),
+            Some(Frame::Array(items)) => items.push(value),
+            Some(Frame::Object(entries, key)) => entries.push((std::mem::take(key), value)),
+        }
+    }
+}
+
+impl Sink for TreeBuilder {
+    fn null(&mut self) -> Result<(), CanonicalError> {
+        self.push(Value::Null);
+        Ok(())
+    }
+
+    fn boolean(&mut self, value: bool) -> Result<(), CanonicalError> {
+        self.push(Value::Bool(value));
+        Ok(())
+    }
+
+    fn number(&mut self, value: f64) -> Result<(), CanonicalError> {
+        self.push(Value::Number(value));
+        Ok(())
+    }
+
+    fn string(&mut self, wtf8: &[u8]) -> Result<(), CanonicalError> {
+        self.push(Value::String(JsString::from_wtf8_unchecked(wtf8.to_vec())));
+        Ok(())
+    }
+
+    fn begin_array(&mut self) -> Result<(), CanonicalError> {
+        self.stack.push(Frame::Array(Vec::new()));
+        Ok(())
+    }
+
+    fn end_array(&mut self, _len: usize) -> Result<(), CanonicalError> {
+        if let Some(Frame::Array(items)) = self.stack.pop() {
+            self.push(Value::Array(items));
+        }
+        Ok(())
+    }
+
+    fn begin_object(&mut self) -> Result<(), CanonicalError> {
+        self.stack.push(Frame::Object(Vec::new(), JsString::new()));
+        Ok(())
+    }
+
+    fn key(&mut self, wtf8: &[u8]) -> Result<(), CanonicalError> {
+        if let Some(Frame::Object(_, key)) = self.stack.last_mut() {
+            *key = JsString::from_wtf8_unchecked(wtf8.to_vec());
+        }
+        Ok(())
+    }
+
+    fn end_object(&mut self) -> Result<(), CanonicalError> {
+        if let Some(Frame::Object(mut entries, _)) = self.stack.pop() {
+            normalize_entries(&mut entries);
+            self.push(Value::Object(entries));
+        }
+        Ok(())
     }
 }
 

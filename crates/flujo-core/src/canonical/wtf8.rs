@@ -46,19 +46,12 @@ impl JsString {
     /// (code point) order when a character at or above U+10000 meets one in U+E000..=U+FFFF, and
     /// around lone surrogates.
     pub fn cmp_code_units(&self, other: &Self) -> Ordering {
-        let (a, b) = (self.wtf8.as_slice(), other.wtf8.as_slice());
-        let Some(first_diff) = a.iter().zip(b).position(|(x, y)| x != y) else {
-            return a.len().cmp(&b.len());
-        };
-        // Both strings agree up to `first_diff`, so they share the character boundary before it;
-        // compare code units from there on.
-        let mut start = first_diff;
-        while start > 0 && a.get(start).is_some_and(|&byte| is_continuation(byte)) {
-            start -= 1;
-        }
-        let tail_a = CodeUnits::new(a.get(start..).unwrap_or_default());
-        let tail_b = CodeUnits::new(b.get(start..).unwrap_or_default());
-        tail_a.cmp(tail_b)
+        cmp_code_units(&self.wtf8, &other.wtf8)
+    }
+
+    /// Wraps bytes the parser produced. They must be well-formed WTF-8 (see the invariant).
+    pub(crate) fn from_wtf8_unchecked(wtf8: Vec<u8>) -> Self {
+        Self { wtf8 }
     }
 
     pub(crate) fn with_capacity(capacity: usize) -> Self {
@@ -75,24 +68,49 @@ impl JsString {
     /// Appends one code point, which may be a surrogate. The caller must not append a low
     /// surrogate right after a high one (it must combine them first), to keep the invariant.
     pub(crate) fn push_code_point(&mut self, cp: u32) {
-        // Generalized UTF-8: the same bit layout as UTF-8, applied to surrogates as well.
-        let bytes = &mut self.wtf8;
-        if cp < 0x80 {
-            bytes.push(cp as u8);
-        } else if cp < 0x800 {
-            bytes.push(0xC0 | (cp >> 6) as u8);
-            bytes.push(0x80 | (cp & 0x3F) as u8);
-        } else if cp < 0x1_0000 {
-            bytes.push(0xE0 | (cp >> 12) as u8);
-            bytes.push(0x80 | ((cp >> 6) & 0x3F) as u8);
-            bytes.push(0x80 | (cp & 0x3F) as u8);
-        } else {
-            bytes.push(0xF0 | ((cp >> 18) & 0x07) as u8);
-            bytes.push(0x80 | ((cp >> 12) & 0x3F) as u8);
-            bytes.push(0x80 | ((cp >> 6) & 0x3F) as u8);
-            bytes.push(0x80 | (cp & 0x3F) as u8);
-        }
+        push_code_point(&mut self.wtf8, cp);
     }
+}
+
+/// Appends one code point (surrogates included) as generalized UTF-8: the same bit layout as
+/// UTF-8, applied to surrogates as well.
+pub(crate) fn push_code_point(bytes: &mut Vec<u8>, cp: u32) {
+    if cp < 0x80 {
+        bytes.push(cp as u8);
+    } else if cp < 0x800 {
+        bytes.extend_from_slice(&[0xC0 | (cp >> 6) as u8, 0x80 | (cp & 0x3F) as u8]);
+    } else if cp < 0x1_0000 {
+        bytes.extend_from_slice(&[
+            0xE0 | (cp >> 12) as u8,
+            0x80 | ((cp >> 6) & 0x3F) as u8,
+            0x80 | (cp & 0x3F) as u8,
+        ]);
+    } else {
+        bytes.extend_from_slice(&[
+            0xF0 | ((cp >> 18) & 0x07) as u8,
+            0x80 | ((cp >> 12) & 0x3F) as u8,
+            0x80 | ((cp >> 6) & 0x3F) as u8,
+            0x80 | (cp & 0x3F) as u8,
+        ]);
+    }
+}
+
+/// Compares two WTF-8 strings by UTF-16 code units, JavaScript's default string order. This
+/// differs from byte (code point) order when a character at or above U+10000 meets one in
+/// U+E000..=U+FFFF, and around lone surrogates.
+pub(crate) fn cmp_code_units(a: &[u8], b: &[u8]) -> Ordering {
+    let Some(first_diff) = a.iter().zip(b).position(|(x, y)| x != y) else {
+        return a.len().cmp(&b.len());
+    };
+    // Both strings agree up to `first_diff`, so they share the character boundary before it;
+    // compare code units from there on (in practice one or two characters).
+    let mut start = first_diff;
+    while start > 0 && a.get(start).is_some_and(|&byte| is_continuation(byte)) {
+        start -= 1;
+    }
+    let tail_a = CodeUnits::new(a.get(start..).unwrap_or_default());
+    let tail_b = CodeUnits::new(b.get(start..).unwrap_or_default());
+    tail_a.cmp(tail_b)
 }
 
 impl From<&str> for JsString {
