@@ -22,7 +22,15 @@ function awaitChain(n: number): Array<(x: number) => Promise<number>> {
 }
 
 export interface EngineReport {
-  perStep: Array<{ n: number; floorUs: number; cacheOffUs: number; defaultUs: number; cacheHitUs: number; cacheOffMs: number; defaultMs: number }>;
+  perStep: Array<{
+    n: number;
+    floorUs: number;
+    cacheOffUs: number;
+    defaultUs: number;
+    cacheHitUs: number;
+    cacheOffMs: number;
+    defaultMs: number;
+  }>;
   flujo: FlujoScenario[];
 }
 
@@ -106,7 +114,13 @@ function stubStep(name: string): Step {
 
 async function flujoScenarios(time: number): Promise<FlujoScenario[]> {
   // Flujo's baseline means (scripts/performance_validation.py@26643fe5, "12-core CPU"), in ms.
-  const baseline: Record<string, number> = { execution: 0.06, memory: 1.28, concurrent: 0.7546, cache: 0.1163, context: 0.0521 };
+  const baseline: Record<string, number> = {
+    execution: 0.06,
+    memory: 1.28,
+    concurrent: 0.7546,
+    cache: 0.1163,
+    context: 0.0521,
+  };
   const results: FlujoScenario[] = [];
   for (const cacheOn of [true, false]) {
     const core = new ExecutorCore({ enableCache: cacheOn });
@@ -143,7 +157,15 @@ async function flujoScenarios(time: number): Promise<FlujoScenario[]> {
       const fig = f.get(name)!;
       const existing = results.find((r) => r.name === name);
       if (cacheOn) {
-        results.push({ name, baselineMeanMs: baseline[name], meanMs: fig.mean, p95Ms: fig.p95, p99Ms: fig.p99, cacheOffMeanMs: 0, heapDeltaMb: undefined });
+        results.push({
+          name,
+          baselineMeanMs: baseline[name],
+          meanMs: fig.mean,
+          p95Ms: fig.p95,
+          p99Ms: fig.p99,
+          cacheOffMeanMs: 0,
+          heapDeltaMb: undefined,
+        });
       } else if (existing) {
         existing.cacheOffMeanMs = fig.mean;
       }
@@ -164,7 +186,9 @@ async function flujoScenarios(time: number): Promise<FlujoScenario[]> {
     ]),
   );
   const mem = results.find((r) => r.name === "memory")!;
-  console.log(`\nmemory scenario: heap delta after 10 × 50 executes (after gc): ${mem.heapDeltaMb?.toFixed(3)} MB (Flujo: RSS +0.14 MB)`);
+  console.log(
+    `\nmemory scenario: heap delta after 10 × 50 executes (after gc): ${mem.heapDeltaMb?.toFixed(3)} MB (Flujo: RSS +0.14 MB)`,
+  );
   return results;
 }
 
@@ -174,7 +198,8 @@ async function memoryLoopHeapDelta(): Promise<number> {
   for (let i = 0; i < 50; i++) await core.execute(step, { iteration: i, warm: true });
   gc();
   const before = process.memoryUsage().heapUsed;
-  for (let r = 0; r < 10; r++) for (let i = 0; i < 50; i++) await core.execute(step, { iteration: i, round: r });
+  for (let r = 0; r < 10; r++)
+    for (let i = 0; i < 50; i++) await core.execute(step, { iteration: i, round: r });
   gc();
   return (process.memoryUsage().heapUsed - before) / 1024 / 1024;
 }

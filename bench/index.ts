@@ -7,8 +7,11 @@ import { backend } from "../src/index.js";
 import { engineBench } from "./engine.js";
 
 const time = Number(process.env.BENCH_TIME ?? 1000);
-console.log(`flujo benchmarks — backend: ${backend}, node ${process.version}, ${process.platform}-${process.arch}`);
-if (!(globalThis as { gc?: unknown }).gc) console.log("(run with --expose-gc for heap figures: npm run bench does)");
+console.log(
+  `flujo benchmarks — backend: ${backend}, node ${process.version}, ${process.platform}-${process.arch}`,
+);
+if (!(globalThis as { gc?: unknown }).gc)
+  console.log("(run with --expose-gc for heap figures: npm run bench does)");
 const engine = await engineBench(time);
 writeFileSync(
   new URL("./results/latest.json", import.meta.url),

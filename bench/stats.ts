@@ -19,7 +19,17 @@ export function figures(task: Task): Figures {
   if (r.state !== "completed") throw new Error(`benchmark '${task.name}' did not complete: ${r.state}`);
   const l = r.latency;
   const samples = (l as { samplesCount?: number }).samplesCount ?? 0;
-  return { name: task.name, mean: l.mean, p50: l.p50, p95: percentile95(l), p99: l.p99, min: l.min, max: l.max, sd: l.sd, samples };
+  return {
+    name: task.name,
+    mean: l.mean,
+    p50: l.p50,
+    p95: percentile95(l),
+    p99: l.p99,
+    min: l.min,
+    max: l.max,
+    sd: l.sd,
+    samples,
+  };
 }
 
 /** tinybench reports p50/p75/p99/p995/p999; p95 is interpolated between p75 and p99 only when absent. */

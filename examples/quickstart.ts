@@ -1,9 +1,12 @@
 // A support-ticket pipeline: classify, draft with a fallback, check the draft, stay within budget.
 // Run it: npx tsx examples/quickstart.ts
 import { z } from "zod";
-import { Flujo, Step, pipeline } from "../src/index.js";
+import { Flujo, pipeline, Step } from "../src/index.js";
 
-const Ticket = z.looseObject({ priority: z.enum(["low", "high"]).default("low"), drafts: z.number().default(0) });
+const Ticket = z.looseObject({
+  priority: z.enum(["low", "high"]).default("low"),
+  drafts: z.number().default(0),
+});
 
 const classify = Step.fromCallable(
   async (text: string, { context }) => {
@@ -21,7 +24,11 @@ const draft = new Step({
     run: async (text: string, { context }) => {
       if (calls++ === 0) throw new Error("rate limited");
       context.drafts = (context.drafts as number) + 1;
-      return { output: `Re: ${text} (priority ${String(context.priority)})`, costUsd: 0.002, tokenCounts: 120 };
+      return {
+        output: `Re: ${text} (priority ${String(context.priority)})`,
+        costUsd: 0.002,
+        tokenCounts: 120,
+      };
     },
   },
   config: { maxRetries: 2, timeoutS: 30 },
@@ -35,7 +42,13 @@ export async function main(): Promise<unknown> {
   const runner = new Flujo(pipeline(classify, draft, ship), {
     contextSchema: Ticket,
     usageLimits: { totalCostUsdLimit: 0.05 },
-    hooks: [(e) => void (e.eventName === "post_step" && console.log(`✓ ${e.stepResult.name} (${e.stepResult.attempts} attempt(s))`))],
+    hooks: [
+      (e) =>
+        void (
+          e.eventName === "post_step" &&
+          console.log(`✓ ${e.stepResult.name} (${e.stepResult.attempts} attempt(s))`)
+        ),
+    ],
   });
   const result = await runner.run("The site is down!");
   console.log(result.status, result.output, `$${result.totalCostUsd}`, result.finalPipelineContext?.priority);

@@ -22,7 +22,8 @@ export class InMemoryCache implements CacheBackend {
   constructor(options: InMemoryCacheOptions = {}) {
     const maxSize = options.maxSize ?? 1024;
     const ttlS = options.ttlS ?? 3600;
-    if (!Number.isInteger(maxSize) || maxSize < 1) throw new RangeError(`InMemoryCache maxSize must be a positive integer, got ${maxSize}`);
+    if (!Number.isInteger(maxSize) || maxSize < 1)
+      throw new RangeError(`InMemoryCache maxSize must be a positive integer, got ${maxSize}`);
     if (!(ttlS > 0)) throw new RangeError(`InMemoryCache ttlS must be positive, got ${ttlS}`);
     this.maxSize = maxSize;
     this.ttlMs = ttlS * 1000;

@@ -16,7 +16,10 @@ export interface StepResult<Out = unknown> {
   stepHistory: StepResult[];
 }
 
-export function stepResult<Out = unknown>(name: string, fields: Partial<StepResult<Out>> = {}): StepResult<Out> {
+export function stepResult<Out = unknown>(
+  name: string,
+  fields: Partial<StepResult<Out>> = {},
+): StepResult<Out> {
   return {
     name,
     output: fields.output,
@@ -43,7 +46,9 @@ export class PipelineResult<Ctx extends object = Record<string, unknown>> {
   traceTree: Span | undefined;
   success = true;
 
-  constructor(init: Partial<Pick<PipelineResult<Ctx>, "stepHistory" | "finalPipelineContext" | "success">> = {}) {
+  constructor(
+    init: Partial<Pick<PipelineResult<Ctx>, "stepHistory" | "finalPipelineContext" | "success">> = {},
+  ) {
     if (init.finalPipelineContext !== undefined) this.finalPipelineContext = init.finalPipelineContext;
     if (init.success !== undefined) this.success = init.success;
     for (const r of init.stepHistory ?? []) this.append(r);
@@ -63,7 +68,8 @@ export class PipelineResult<Ctx extends object = Record<string, unknown>> {
 
   get status(): RunStatus {
     const status = (this.finalPipelineContext as { status?: unknown } | undefined)?.status;
-    if (status === "running" || status === "paused" || status === "completed" || status === "failed") return status;
+    if (status === "running" || status === "paused" || status === "completed" || status === "failed")
+      return status;
     return this.success ? "completed" : "failed";
   }
 }

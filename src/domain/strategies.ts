@@ -19,4 +19,7 @@ export type BranchFailureStrategy = (typeof BranchFailureStrategy)[keyof typeof 
  * A custom merge: receives the live context and the successful branches' contexts by branch name, and
  * mutates the live context.
  */
-export type MergeFunction = (context: Record<string, unknown>, branchContexts: Record<string, Record<string, unknown>>) => void;
+export type MergeFunction = (
+  context: Record<string, unknown>,
+  branchContexts: Record<string, Record<string, unknown>>,
+) => void;

@@ -50,7 +50,8 @@ export class Quota {
 
   /** Takes the estimate out of the budget; false (and nothing taken) if it does not fit. */
   reserve(estimate: UsageEstimate): boolean {
-    if (estimate.costUsd > this.remainingCostUsd + COST_EPSILON || estimate.tokens > this.remainingTokens) return false;
+    if (estimate.costUsd > this.remainingCostUsd + COST_EPSILON || estimate.tokens > this.remainingTokens)
+      return false;
     this.remainingCostUsd -= estimate.costUsd;
     this.remainingTokens -= estimate.tokens;
     return true;
@@ -75,7 +76,10 @@ export class Quota {
 
   /** The message for a reservation that does not fit. */
   denial(estimate: UsageEstimate): string {
-    if (estimate.costUsd > this.remainingCostUsd + COST_EPSILON && this.limits.totalCostUsdLimit !== undefined) {
+    if (
+      estimate.costUsd > this.remainingCostUsd + COST_EPSILON &&
+      this.limits.totalCostUsdLimit !== undefined
+    ) {
       return costLimitMessage(this.limits.totalCostUsdLimit);
     }
     if (this.limits.totalTokensLimit !== undefined) return tokenLimitMessage(this.limits.totalTokensLimit);

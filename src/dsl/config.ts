@@ -51,7 +51,10 @@ export function resolveConfig(stepName: string, input: StepConfigInput | undefin
   if (!Number.isInteger(config.maxRetries) || config.maxRetries < 0) {
     bad("maxRetries", "must be a non-negative integer", config.maxRetries);
   }
-  if (config.timeoutS !== undefined && !(typeof config.timeoutS === "number" && config.timeoutS > 0 && Number.isFinite(config.timeoutS))) {
+  if (
+    config.timeoutS !== undefined &&
+    !(typeof config.timeoutS === "number" && config.timeoutS > 0 && Number.isFinite(config.timeoutS))
+  ) {
     bad("timeoutS", "must be a positive finite number of seconds", config.timeoutS);
   }
   for (const field of ["temperature", "topK", "topP", "expectedCostUsd", "expectedTokens"] as const) {

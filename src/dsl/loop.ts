@@ -17,7 +17,9 @@ export interface LoopOptions<In = unknown, Out = unknown> {
   /** Maps the loop's input to the first iteration's input. */
   initialInputMapper?: ((input: In, context: Ctx) => Awaitable<unknown>) | undefined;
   /** Maps an iteration's output to the next one's input; `iteration` is the number of iterations done. */
-  iterationInputMapper?: ((output: unknown, context: Ctx, iteration: number) => Awaitable<unknown>) | undefined;
+  iterationInputMapper?:
+    | ((output: unknown, context: Ctx, iteration: number) => Awaitable<unknown>)
+    | undefined;
   /** Maps the last output to the loop's output. */
   loopOutputMapper?: ((output: unknown, context: Ctx) => Awaitable<Out>) | undefined;
 }
@@ -40,13 +42,22 @@ export class LoopStep<In = unknown, Out = unknown> extends Step<In, Out> {
     const name = options.name;
     const body = options.body instanceof Step ? Pipeline.fromStep(options.body) : options.body;
     if (!(body instanceof Pipeline)) {
-      throw new ConfigurationError(`LoopStep '${name}': body must be a Pipeline or a Step, got ${describe(options.body)}`);
+      throw new ConfigurationError(
+        `LoopStep '${name}': body must be a Pipeline or a Step, got ${describe(options.body)}`,
+      );
     }
     const maxLoops = options.maxLoops ?? 5;
     if (!Number.isInteger(maxLoops) || maxLoops < 1) {
-      throw new ConfigurationError(`LoopStep '${name}': maxLoops must be an integer >= 1, got ${describe(maxLoops)}`);
+      throw new ConfigurationError(
+        `LoopStep '${name}': maxLoops must be an integer >= 1, got ${describe(maxLoops)}`,
+      );
     }
-    for (const field of ["exitCondition", "initialInputMapper", "iterationInputMapper", "loopOutputMapper"] as const) {
+    for (const field of [
+      "exitCondition",
+      "initialInputMapper",
+      "iterationInputMapper",
+      "loopOutputMapper",
+    ] as const) {
       const fn = options[field];
       if (fn !== undefined && typeof fn !== "function") {
         throw new ConfigurationError(`LoopStep '${name}': ${field} must be a function, got ${describe(fn)}`);

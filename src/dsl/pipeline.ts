@@ -9,14 +9,15 @@ export interface PipelineOptions {
   onFinish?: readonly HookFunction[];
 }
 
-/** An ordered, immutable list of steps with its hooks. Build with `pipeline(a, b)`, `a.then(b)` or `Pipeline.fromStep`. */
+/** An ordered, immutable list of steps with its hooks. Build with `pipeline(a, b)`, `a.pipe(b)` or `Pipeline.fromStep`. */
 export class Pipeline<In = unknown, Out = unknown> {
   readonly steps: readonly Step[];
   readonly hooks: readonly HookFunction[];
   readonly onFinish: readonly HookFunction[];
 
   constructor(steps: readonly Step[], options: PipelineOptions = {}) {
-    if (!Array.isArray(steps)) throw new ConfigurationError(`Pipeline steps must be an array, got ${describe(steps)}`);
+    if (!Array.isArray(steps))
+      throw new ConfigurationError(`Pipeline steps must be an array, got ${describe(steps)}`);
     steps.forEach((s, i) => {
       if (!(s instanceof Step)) {
         throw new ConfigurationError(`Pipeline step ${i} must be a Step, got ${describe(s)}`);
@@ -27,7 +28,8 @@ export class Pipeline<In = unknown, Out = unknown> {
       ["onFinish", options.onFinish ?? []],
     ] as const) {
       for (const h of list) {
-        if (typeof h !== "function") throw new ConfigurationError(`Pipeline ${field} must be functions, got ${describe(h)}`);
+        if (typeof h !== "function")
+          throw new ConfigurationError(`Pipeline ${field} must be functions, got ${describe(h)}`);
       }
     }
     this.steps = Object.freeze([...steps]);
@@ -41,7 +43,7 @@ export class Pipeline<In = unknown, Out = unknown> {
   }
 
   /** A new pipeline: these steps followed by `next`'s. Hooks are concatenated too. */
-  then<Next>(next: Step<Out, Next> | Pipeline<Out, Next>): Pipeline<In, Next> {
+  pipe<Next>(next: Step<Out, Next> | Pipeline<Out, Next>): Pipeline<In, Next> {
     if (next instanceof Pipeline) {
       return new Pipeline<In, Next>([...this.steps, ...next.steps], {
         hooks: [...this.hooks, ...next.hooks],
@@ -49,9 +51,12 @@ export class Pipeline<In = unknown, Out = unknown> {
       });
     }
     if (!(next instanceof Step)) {
-      throw new ConfigurationError(`Pipeline.then needs a Step or a Pipeline, got ${describe(next)}`);
+      throw new ConfigurationError(`Pipeline.pipe needs a Step or a Pipeline, got ${describe(next)}`);
     }
-    return new Pipeline<In, Next>([...this.steps, next as Step], { hooks: this.hooks, onFinish: this.onFinish });
+    return new Pipeline<In, Next>([...this.steps, next as Step], {
+      hooks: this.hooks,
+      onFinish: this.onFinish,
+    });
   }
 
   /** A copy with hooks added. */
@@ -78,7 +83,9 @@ export function pipeline<In = unknown, Out = unknown>(...items: Composable[]): P
     } else if (item instanceof Step) {
       steps.push(item);
     } else {
-      throw new ConfigurationError(`pipeline(): argument ${i} must be a Step or a Pipeline, got ${describe(item)}`);
+      throw new ConfigurationError(
+        `pipeline(): argument ${i} must be a Step or a Pipeline, got ${describe(item)}`,
+      );
     }
   });
   return new Pipeline<In, Out>(steps, { hooks, onFinish });

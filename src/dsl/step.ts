@@ -1,18 +1,10 @@
-import { ConfigurationError } from "../domain/errors.js";
 import type { CacheBackend } from "../cache/backend.js";
 import { InMemoryCache } from "../cache/memory.js";
-import { type StepConfig, type StepConfigInput, describe, resolveConfig } from "./config.js";
+import { ConfigurationError } from "../domain/errors.js";
+import { describe, resolveConfig, type StepConfig, type StepConfigInput } from "./config.js";
 import type { LoopOptions, LoopStep } from "./loop.js";
 import { Pipeline } from "./pipeline.js";
-import type {
-  Agent,
-  AgentFunction,
-  AgentProcessors,
-  Plugin,
-  Processor,
-  Schema,
-  Validator,
-} from "./types.js";
+import type { Agent, AgentFunction, AgentProcessors, Plugin, Processor, Schema, Validator } from "./types.js";
 
 export type FailureHandler = () => void | Promise<void>;
 
@@ -61,7 +53,10 @@ export class Step<In = unknown, Out = unknown> {
   readonly config: Readonly<StepConfig>;
   readonly plugins: ReadonlyArray<readonly [Plugin, number]>;
   readonly validators: readonly Validator[];
-  readonly processors: Readonly<{ promptProcessors: readonly Processor[]; outputProcessors: readonly Processor[] }>;
+  readonly processors: Readonly<{
+    promptProcessors: readonly Processor[];
+    outputProcessors: readonly Processor[];
+  }>;
   readonly fallbackStep: Step | undefined;
   readonly updatesContext: boolean;
   readonly sinkTo: string | undefined;
@@ -86,7 +81,8 @@ export class Step<In = unknown, Out = unknown> {
     const agent = options.agent;
     if (agent !== undefined && agent !== null) {
       const runnable =
-        typeof agent === "function" || (typeof agent === "object" && typeof (agent as Agent).run === "function");
+        typeof agent === "function" ||
+        (typeof agent === "object" && typeof (agent as Agent).run === "function");
       if (!runnable) {
         throw new ConfigurationError(
           `Step '${name}': agent must be a function or an object with a run(input, options) method, got ${describe(agent)}`,
@@ -116,7 +112,9 @@ export class Step<In = unknown, Out = unknown> {
     }
     this.fallbackStep = fallback;
     if (options.updatesContext !== undefined && typeof options.updatesContext !== "boolean") {
-      throw new ConfigurationError(`Step '${name}': updatesContext must be a boolean, got ${describe(options.updatesContext)}`);
+      throw new ConfigurationError(
+        `Step '${name}': updatesContext must be a boolean, got ${describe(options.updatesContext)}`,
+      );
     }
     this.updatesContext = options.updatesContext ?? false;
     if (options.sinkTo !== undefined && !isValidPath(options.sinkTo)) {
@@ -135,7 +133,9 @@ export class Step<In = unknown, Out = unknown> {
     this.failureHandlers = Object.freeze([...handlers]);
     const schema = options.inputSchema;
     if (schema !== undefined && typeof (schema as { "~standard"?: unknown })["~standard"] !== "object") {
-      throw new ConfigurationError(`Step '${name}': inputSchema must be a Standard Schema (zod, valibot, ...)`);
+      throw new ConfigurationError(
+        `Step '${name}': inputSchema must be a Standard Schema (zod, valibot, ...)`,
+      );
     }
     this.inputSchema = schema;
     if (new.target === Step) Object.freeze(this);
@@ -219,8 +219,12 @@ export class Step<In = unknown, Out = unknown> {
     return new Step({ ...this.toOptions(), ...changes } as StepOptions<In, Out>);
   }
 
-  then<Next>(next: Step<Out, Next> | Pipeline<Out, Next>): Pipeline<In, Next> {
-    return Pipeline.fromStep(this).then(next);
+  /**
+   * A pipeline of this step followed by `next` (Flujo's `step >> other`). Not called `then`: a `then` method
+   * would make every Step a thenable, so `await step` or returning a step from an async function would call it.
+   */
+  pipe<Next>(next: Step<Out, Next> | Pipeline<Out, Next>): Pipeline<In, Next> {
+    return Pipeline.fromStep(this).pipe(next);
   }
 }
 
@@ -235,9 +239,16 @@ export class CacheStep<In = unknown, Out = unknown> extends Step<In, Out> {
     if (!(wrapped instanceof Step)) {
       throw new ConfigurationError(`Step.cached needs a Step, got ${describe(wrapped)}`);
     }
-    super({ name: wrapped.name, agent: wrapped.agent, updatesContext: wrapped.updatesContext, sinkTo: wrapped.sinkTo });
+    super({
+      name: wrapped.name,
+      agent: wrapped.agent,
+      updatesContext: wrapped.updatesContext,
+      sinkTo: wrapped.sinkTo,
+    });
     if (backend !== undefined && (typeof backend.get !== "function" || typeof backend.set !== "function")) {
-      throw new ConfigurationError(`Step '${wrapped.name}': cache backend must have get(key) and set(key, result)`);
+      throw new ConfigurationError(
+        `Step '${wrapped.name}': cache backend must have get(key) and set(key, result)`,
+      );
     }
     this.wrappedStep = wrapped;
     this.cacheBackend = backend ?? new InMemoryCache();
@@ -280,7 +291,9 @@ function normalizePlugins(
       );
     }
     if (typeof priority !== "number" || !Number.isFinite(priority)) {
-      throw new ConfigurationError(`Step '${stepName}': plugins[${i}] priority must be a finite number, got ${describe(priority)}`);
+      throw new ConfigurationError(
+        `Step '${stepName}': plugins[${i}] priority must be a finite number, got ${describe(priority)}`,
+      );
     }
     return Object.freeze([plugin as Plugin, priority] as const);
   });
@@ -293,7 +306,9 @@ function checkList<T>(stepName: string, field: string, list: readonly T[], metho
   list.forEach((item, i) => {
     const ok =
       typeof item === "function" ||
-      (typeof item === "object" && item !== null && typeof (item as Record<string, unknown>)[method] === "function");
+      (typeof item === "object" &&
+        item !== null &&
+        typeof (item as Record<string, unknown>)[method] === "function");
     if (!ok) {
       throw new ConfigurationError(
         `Step '${stepName}': ${field}[${i}] must be a function or an object with a ${method}() method, got ${describe(item)}`,

@@ -30,7 +30,10 @@ export interface Agent<In = unknown, Out = unknown> {
  * then be passed wherever a `Step` (of unknown input) is expected, as with Agent's `run` method.
  */
 export type AgentFunction<In = unknown, Out = unknown> = {
-  bivarianceHack(input: In, options: AgentRunOptions): Promise<Out | AgentResult<Out>> | Out | AgentResult<Out>;
+  bivarianceHack(
+    input: In,
+    options: AgentRunOptions,
+  ): Promise<Out | AgentResult<Out>> | Out | AgentResult<Out>;
 }["bivarianceHack"];
 
 /** Usage counters an agent may report. */

@@ -1,8 +1,8 @@
-import { CancelledError, StepTimeoutError } from "../domain/errors.js";
 import { type Isolated, isolate } from "../context/index.js";
+import { CancelledError, StepTimeoutError } from "../domain/errors.js";
 import type { AgentRunOptions } from "../dsl/types.js";
-import type { AgentPlan } from "./plan.js";
 import type { Ctx, Frame } from "./frame.js";
+import type { AgentPlan } from "./plan.js";
 
 /** A signal that never fires, shared by every call that has neither a timeout nor a user signal. */
 export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
@@ -47,10 +47,18 @@ export class CallOptions implements AgentRunOptions {
  * AbortController. Otherwise the call races a per-attempt AbortController that the timeout and the run's
  * signal both fire, and everything is cleaned up when the call settles, so nothing dangles.
  */
-export function invokeAgent(plan: AgentPlan, input: unknown, options: CallOptions, frame: Frame, stepName: string): unknown {
+export function invokeAgent(
+  plan: AgentPlan,
+  input: unknown,
+  options: CallOptions,
+  frame: Frame,
+  stepName: string,
+): unknown {
   const streaming = frame.onChunk !== undefined && plan.stream !== undefined;
   if (plan.timeoutMs === undefined && !frame.cancellable) {
-    return streaming ? collectStream(plan, input, options, frame) : plan.call!.call(plan.agentThis, input, options);
+    return streaming
+      ? collectStream(plan, input, options, frame)
+      : plan.call!.call(plan.agentThis, input, options);
   }
   return guardedCall(plan, input, options, frame, stepName, streaming);
 }
@@ -85,7 +93,9 @@ async function guardedCall(
     }, plan.timeoutMs);
   }
   try {
-    const call = streaming ? collectStream(plan, input, options, frame) : plan.call!.call(plan.agentThis, input, options);
+    const call = streaming
+      ? collectStream(plan, input, options, frame)
+      : plan.call!.call(plan.agentThis, input, options);
     return await Promise.race([call, aborted]);
   } finally {
     if (timer !== undefined) clearTimeout(timer);
@@ -94,7 +104,12 @@ async function guardedCall(
 }
 
 /** Streams the agent's chunks to the runner and returns the joined output (a string if every chunk is one). */
-async function collectStream(plan: AgentPlan, input: unknown, options: CallOptions, frame: Frame): Promise<unknown> {
+async function collectStream(
+  plan: AgentPlan,
+  input: unknown,
+  options: CallOptions,
+  frame: Frame,
+): Promise<unknown> {
   const chunks: unknown[] = [];
   for await (const chunk of plan.stream!.call(plan.agentThis, input, options)) {
     frame.onChunk!(chunk);

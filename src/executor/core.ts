@@ -4,7 +4,7 @@ import { InMemoryCache } from "../cache/memory.js";
 import { defaultPipelineContext } from "../domain/context.js";
 import { ConfigurationError } from "../domain/errors.js";
 import type { StepResult } from "../domain/results.js";
-import { Quota, type UsageLimits, checkUsageLimits } from "../domain/usage.js";
+import { checkUsageLimits, Quota, type UsageLimits } from "../domain/usage.js";
 import { LoopStep } from "../dsl/loop.js";
 import { CacheStep, Step } from "../dsl/step.js";
 import type { Schema } from "../dsl/types.js";
@@ -13,9 +13,9 @@ import type { Logger } from "../telemetry/hooks.js";
 import { NEVER_ABORTED } from "./call.js";
 import type { Ctx, Frame } from "./frame.js";
 import { agentPolicy } from "./policies/agent.js";
-import { cachePolicy, cachedExecution } from "./policies/cache.js";
-import { loopPolicy } from "./policies/loop.js";
+import { cachedExecution, cachePolicy } from "./policies/cache.js";
 import { wroteContext } from "./policies/effects.js";
+import { loopPolicy } from "./policies/loop.js";
 import { type Policy, PolicyRegistry, type StepClass } from "./registry.js";
 
 /** The executor cache keeps only results it can replay: not those of steps that wrote to the context. */
@@ -66,7 +66,8 @@ export class ExecutorCore {
   }
 
   async execute(step: Step, data: unknown, options: ExecuteOptions = {}): Promise<StepResult> {
-    if (!(step instanceof Step)) throw new ConfigurationError("ExecutorCore.execute needs a Step as its first argument");
+    if (!(step instanceof Step))
+      throw new ConfigurationError("ExecutorCore.execute needs a Step as its first argument");
     checkUsageLimits(options.limits);
     return this.run(this.frame(options), step, data);
   }
@@ -92,7 +93,8 @@ export class ExecutorCore {
   /** Dispatches a step within a frame; policies of complex steps call this for their children. */
   run(frame: Frame, step: Step, data: unknown): Promise<StepResult> {
     const policy = this.registry.get(step.constructor);
-    if (!frame.cacheEnabled || step.isComplex || frame.onChunk !== undefined) return policy(frame, step, data);
+    if (!frame.cacheEnabled || step.isComplex || frame.onChunk !== undefined)
+      return policy(frame, step, data);
     let key: string;
     try {
       key = cacheKey(step, data);

@@ -49,7 +49,8 @@ function compile(step: Step): AgentPlan {
     call = agent as AgentCall;
   } else if (agent !== undefined) {
     call = (agent as Agent).run as AgentCall;
-    stream = typeof (agent as Agent).stream === "function" ? ((agent as Agent).stream as AgentStream) : undefined;
+    stream =
+      typeof (agent as Agent).stream === "function" ? ((agent as Agent).stream as AgentStream) : undefined;
     agentThis = agent;
   }
   const { config } = step;

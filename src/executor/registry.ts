@@ -1,5 +1,5 @@
-import { Step } from "../dsl/step.js";
 import type { StepResult } from "../domain/results.js";
+import { Step } from "../dsl/step.js";
 import type { Frame } from "./frame.js";
 
 /** Runs one kind of step. A policy never throws for step failures; it returns a failed StepResult. */
@@ -22,7 +22,8 @@ export class PolicyRegistry {
   }
 
   register(stepClass: StepClass, policy: Policy): void {
-    if (typeof policy !== "function") throw new TypeError("register(): policy must be a function (frame, step, data)");
+    if (typeof policy !== "function")
+      throw new TypeError("register(): policy must be a function (frame, step, data)");
     this.#policies.set(stepClass, policy);
     this.#resolved.clear();
   }
@@ -31,7 +32,11 @@ export class PolicyRegistry {
     let policy = this.#resolved.get(stepClass);
     if (policy !== undefined) return policy;
     policy = this.#fallback;
-    for (let c: Function | null = stepClass; c !== null && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
+    for (
+      let c: Function | null = stepClass;
+      c !== null && c !== Function.prototype;
+      c = Object.getPrototypeOf(c)
+    ) {
       const found = this.#policies.get(c);
       if (found !== undefined) {
         policy = found;

@@ -7,7 +7,9 @@ const RESULT_KEYS = new Set(["output", "costUsd", "tokenCounts", "usage"]);
  * An agent's return value is an AgentResult when it is a plain object with an `output` key and nothing but
  * usage fields beside it. Anything else is the output itself (no guessing from other key names).
  */
-export function isAgentResult(value: unknown): value is { output: unknown; costUsd?: unknown; tokenCounts?: unknown; usage?: unknown } {
+export function isAgentResult(
+  value: unknown,
+): value is { output: unknown; costUsd?: unknown; tokenCounts?: unknown; usage?: unknown } {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null && !(value instanceof AgentOutput)) return false;
@@ -44,7 +46,10 @@ export function extractUsage(raw: unknown, stepName: string): UsageEstimate {
     };
   }
   if (typeof obj.costUsd === "number") {
-    return { costUsd: checked(obj.costUsd, "costUsd", stepName), tokens: checked(obj.tokenCounts ?? 0, "tokenCounts", stepName) };
+    return {
+      costUsd: checked(obj.costUsd, "costUsd", stepName),
+      tokens: checked(obj.tokenCounts ?? 0, "tokenCounts", stepName),
+    };
   }
   if (typeof obj.usage === "function") return fromUsage(obj.usage() as AgentUsage, undefined, stepName);
   return ZERO_USAGE;
@@ -66,7 +71,9 @@ function fromUsage(usage: AgentUsage | undefined, explicitCost: unknown, stepNam
 /** Budgets are only as good as the numbers reported, so a bad figure fails the attempt instead of being ignored. */
 function checked(value: unknown, field: string, stepName: string): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(`Step '${stepName}': the agent reported ${field}=${String(value)}; usage must be a finite non-negative number`);
+    throw new TypeError(
+      `Step '${stepName}': the agent reported ${field}=${String(value)}; usage must be a finite non-negative number`,
+    );
   }
   return value;
 }

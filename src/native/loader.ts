@@ -70,7 +70,8 @@ function loadNative(): Backend {
     }
     return adapt(addon, id);
   }
-  throw new Error(`flujo: cannot load the native addon (${attempts.join("; ")})`, {
+  const hint = "build it with `npm run build:native`, or set FLUJO_BACKEND=js";
+  throw new Error(`flujo: cannot load the native addon (${attempts.join("; ")}); ${hint}`, {
     cause: errors.length === 1 ? errors[0] : new AggregateError(errors),
   });
 }

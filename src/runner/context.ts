@@ -1,5 +1,5 @@
 import { defaultPipelineContext, newRunId, type PipelineContext } from "../domain/context.js";
-import { PipelineContextInitializationError, errorMessage } from "../domain/errors.js";
+import { errorMessage, PipelineContextInitializationError } from "../domain/errors.js";
 import type { Schema } from "../dsl/types.js";
 import { validateContext } from "../executor/policies/effects.js";
 
@@ -21,14 +21,18 @@ export async function buildRunContext(
   for (const source of [runnerData, callData]) {
     if (source === undefined) continue;
     if (typeof source !== "object" || source === null || Array.isArray(source)) {
-      throw new PipelineContextInitializationError(`initialContextData must be a plain object, got ${typeof source}`);
+      throw new PipelineContextInitializationError(
+        `initialContextData must be a plain object, got ${typeof source}`,
+      );
     }
     for (const key of Object.keys(source)) {
       if (!FORBIDDEN_KEYS.has(key)) merged[key] = source[key];
     }
   }
   if ("scratchpad" in merged) {
-    throw new PipelineContextInitializationError("'scratchpad' has been removed; use typed context fields instead.");
+    throw new PipelineContextInitializationError(
+      "'scratchpad' has been removed; use typed context fields instead.",
+    );
   }
   let copied: Record<string, unknown>;
   try {

@@ -1,20 +1,20 @@
+import type { CacheBackend } from "../cache/backend.js";
 import { mergeInto } from "../context/index.js";
 import type { PipelineContext } from "../domain/context.js";
 import {
   CancelledError,
   ConfigurationError,
+  errorMessage,
   PipelineAbortSignal,
   ResumeError,
   UsageLimitExceededError,
-  errorMessage,
 } from "../domain/errors.js";
 import { PipelineResult, type RunStatus, type StepResult } from "../domain/results.js";
-import { Quota, type UsageLimits, checkUsageLimits } from "../domain/usage.js";
+import { checkUsageLimits, Quota, type UsageLimits } from "../domain/usage.js";
 import { describe } from "../dsl/config.js";
 import { Pipeline } from "../dsl/pipeline.js";
 import { Step } from "../dsl/step.js";
 import type { Schema } from "../dsl/types.js";
-import type { CacheBackend } from "../cache/backend.js";
 import { ExecutorCore } from "../executor/core.js";
 import type { Frame } from "../executor/frame.js";
 import type { HookFunction } from "../telemetry/events.js";
@@ -76,7 +76,9 @@ export class Flujo<In = unknown, Out = unknown> {
     this.pipeline = pipelineOrStep;
     this.#options = options;
     const logger = options.logger ?? console;
-    this.executor = options.executor ?? new ExecutorCore({ enableCache: options.enableCache, cache: options.cache, logger });
+    this.executor =
+      options.executor ??
+      new ExecutorCore({ enableCache: options.enableCache, cache: options.cache, logger });
     this.pipelineName = options.pipelineName ?? "unnamed";
     this.pipelineVersion = options.pipelineVersion ?? "latest";
     this.#hooks = new HookDispatcher(
@@ -103,20 +105,33 @@ export class Flujo<In = unknown, Out = unknown> {
    * Continues a paused run with the human's input: it is recorded in hitlHistory and becomes the input of
    * the step the run paused at.
    */
-  async resume(paused: PipelineResult<PipelineContext>, humanInput: unknown, options: { signal?: AbortSignal } = {}): Promise<PipelineResult<PipelineContext>> {
+  async resume(
+    paused: PipelineResult<PipelineContext>,
+    humanInput: unknown,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<PipelineResult<PipelineContext>> {
     const context = paused?.finalPipelineContext;
-    if (context === undefined || context === null) throw new ResumeError("Cannot resume pipeline without context");
+    if (context === undefined || context === null)
+      throw new ResumeError("Cannot resume pipeline without context");
     if (context.status !== "paused") throw new ResumeError("Pipeline is not paused");
     const index = paused.stepHistory.length;
     if (index >= this.pipeline.steps.length) throw new ResumeError("No steps remaining to resume");
     context.userInput = humanInput;
     context.hitlHistory = [
       ...(context.hitlHistory ?? []),
-      { messageToHuman: String(context.pauseMessage ?? ""), humanResponse: humanInput, timestamp: new Date().toISOString() },
+      {
+        messageToHuman: String(context.pauseMessage ?? ""),
+        humanResponse: humanInput,
+        timestamp: new Date().toISOString(),
+      },
     ];
     context.status = "running";
     context.pauseMessage = undefined;
-    return this.#execute({ index, data: humanInput, context, history: [...paused.stepHistory] }, options.signal, undefined);
+    return this.#execute(
+      { index, data: humanInput, context, history: [...paused.stepHistory] },
+      options.signal,
+      undefined,
+    );
   }
 
   #context(input: unknown, options: RunCallOptions): Promise<PipelineContext> {
@@ -130,13 +145,21 @@ export class Flujo<In = unknown, Out = unknown> {
     );
   }
 
-  async #execute(start: Start, signal: AbortSignal | undefined, sink: RunSink | undefined): Promise<PipelineResult<PipelineContext>> {
+  async #execute(
+    start: Start,
+    signal: AbortSignal | undefined,
+    sink: RunSink | undefined,
+  ): Promise<PipelineResult<PipelineContext>> {
     const ctx = start.context;
     const hooks = this.#hooks;
     const resources = this.#options.resources;
     const quota = new Quota(this.#options.usageLimits);
-    const result = new PipelineResult<PipelineContext>({ finalPipelineContext: ctx, stepHistory: start.history });
-    for (const r of start.history) quota.reclaim({ costUsd: 0, tokens: 0 }, { costUsd: r.costUsd, tokens: r.tokenCounts });
+    const result = new PipelineResult<PipelineContext>({
+      finalPipelineContext: ctx,
+      stepHistory: start.history,
+    });
+    for (const r of start.history)
+      quota.reclaim({ costUsd: 0, tokens: 0 }, { costUsd: r.costUsd, tokens: r.tokenCounts });
     const frame = this.executor.frame({
       context: ctx,
       resources,
@@ -180,11 +203,20 @@ export class Flujo<In = unknown, Out = unknown> {
           });
         }
         const stepFrame: Frame =
-          sink !== undefined && i === steps.length - 1 ? { ...frame, onChunk: (chunk) => sink.chunk(step.name, chunk) } : frame;
+          sink !== undefined && i === steps.length - 1
+            ? { ...frame, onChunk: (chunk) => sink.chunk(step.name, chunk) }
+            : frame;
         const sr = await this.executor.run(stepFrame, step, data);
         if (sr.branchContext !== undefined && sr.branchContext !== ctx) mergeInto(ctx, sr.branchContext);
         if (sr.success) {
-          if (!hooks.empty) await hooks.dispatch({ eventName: "post_step", stepResult: sr, context: ctx, resources, isBackground: false });
+          if (!hooks.empty)
+            await hooks.dispatch({
+              eventName: "post_step",
+              stepResult: sr,
+              context: ctx,
+              resources,
+              isBackground: false,
+            });
         } else {
           await this.#onFailure(step, sr, ctx, resources);
         }
@@ -216,7 +248,10 @@ export class Flujo<In = unknown, Out = unknown> {
       }
     }
     const status: RunStatus =
-      stopped ?? (result.stepHistory.length >= steps.length && result.stepHistory.every((r) => r.success) ? "completed" : "failed");
+      stopped ??
+      (result.stepHistory.length >= steps.length && result.stepHistory.every((r) => r.success)
+        ? "completed"
+        : "failed");
     await this.#finish(result, ctx, resources, status);
     return result;
   }
@@ -228,16 +263,33 @@ export class Flujo<In = unknown, Out = unknown> {
       sr.metadata.failureHandlersRan = true;
     }
     if (!this.#hooks.empty) {
-      await this.#hooks.dispatch({ eventName: "on_step_failure", stepResult: sr, context: ctx, resources, isBackground: false });
+      await this.#hooks.dispatch({
+        eventName: "on_step_failure",
+        stepResult: sr,
+        context: ctx,
+        resources,
+        isBackground: false,
+      });
     }
   }
 
-  async #finish(result: PipelineResult<PipelineContext>, ctx: PipelineContext, resources: unknown, status: RunStatus): Promise<void> {
+  async #finish(
+    result: PipelineResult<PipelineContext>,
+    ctx: PipelineContext,
+    resources: unknown,
+    status: RunStatus,
+  ): Promise<void> {
     ctx.status = status;
     result.success = status === "completed";
     if (this.#hooks.empty) return;
     try {
-      await this.#hooks.dispatch({ eventName: "post_run", pipelineResult: result, context: ctx, resources, isBackground: false });
+      await this.#hooks.dispatch({
+        eventName: "post_run",
+        pipelineResult: result,
+        context: ctx,
+        resources,
+        isBackground: false,
+      });
     } catch (err) {
       // Flujo logs and suppresses an abort raised after the run is over.
       if (!(err instanceof PipelineAbortSignal)) throw err;

@@ -1,5 +1,5 @@
-import type { Step } from "../dsl/step.js";
 import type { PipelineResult, StepResult } from "../domain/results.js";
+import type { Step } from "../dsl/step.js";
 
 type Ctx = Record<string, unknown>;
 
@@ -53,7 +53,12 @@ export interface PostRunPayload {
   isBackground: boolean;
 }
 
-export type HookPayload = PreRunPayload | PreStepPayload | PostStepPayload | OnStepFailurePayload | PostRunPayload;
+export type HookPayload =
+  | PreRunPayload
+  | PreStepPayload
+  | PostStepPayload
+  | OnStepFailurePayload
+  | PostRunPayload;
 export type HookEventName = HookPayload["eventName"];
 
 /** A hook: called with each event of top-level steps, in Flujo's order. Errors are logged, not raised. */

@@ -1,4 +1,4 @@
-import { PipelineAbortSignal, errorMessage } from "../domain/errors.js";
+import { errorMessage, PipelineAbortSignal } from "../domain/errors.js";
 import type { HookFunction, HookPayload } from "./events.js";
 
 export interface Logger {

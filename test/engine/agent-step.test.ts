@@ -5,9 +5,9 @@ import {
   Flujo,
   InfiniteRedirectError,
   MissingAgentError,
+  pipeline,
   Step,
   TypeMismatchError,
-  pipeline,
 } from "../../src/index.js";
 import { FailingAgent, RuntimeError, ScriptedPlugin, StubAgent } from "../support/agents.js";
 
@@ -16,7 +16,10 @@ describe("agent steps: retries, plugins, redirects (cases 6-11, 54, 57)", () => 
     const agent = new FailingAgent(() => new RuntimeError("Test failure"));
     const after = new StubAgent(["never"]);
     const result = await new Flujo(
-      pipeline(new Step({ name: "bad", agent, config: { maxRetries: 1 } }), new Step({ name: "after", agent: after })),
+      pipeline(
+        new Step({ name: "bad", agent, config: { maxRetries: 1 } }),
+        new Step({ name: "after", agent: after }),
+      ),
     ).run("x");
     const sr = result.stepHistory[0];
     expect(sr.attempts).toBe(2);
@@ -30,7 +33,10 @@ describe("agent steps: retries, plugins, redirects (cases 6-11, 54, 57)", () => 
 
   it("a retry succeeds on the second attempt and reports attempts=2", async () => {
     const agent = new StubAgent([new Error("flaky"), "ok"]);
-    const sr = await new ExecutorCore().execute(new Step({ name: "s", agent, config: { maxRetries: 2 } }), "in");
+    const sr = await new ExecutorCore().execute(
+      new Step({ name: "s", agent, config: { maxRetries: 2 } }),
+      "in",
+    );
     expect(sr).toMatchObject({ success: true, output: "ok", attempts: 2 });
     expect(agent.inputs).toEqual(["in", "in"]);
   });
@@ -38,17 +44,23 @@ describe("agent steps: retries, plugins, redirects (cases 6-11, 54, 57)", () => 
   it("case 7: a step with a failing plugin and no fallback gets one attempt whatever maxRetries says", async () => {
     const agent = new StubAgent(["x"]);
     const plugin = new ScriptedPlugin([{ success: false, feedback: "bad output" }]);
-    const result = await new Flujo(new Step({ name: "s", agent, plugins: [plugin], config: { maxRetries: 3 } })).run("in");
+    const result = await new Flujo(
+      new Step({ name: "s", agent, plugins: [plugin], config: { maxRetries: 3 } }),
+    ).run("in");
     expect(agent.calls).toBe(1);
     expect(result.stepHistory[0].attempts).toBe(1);
-    expect(result.stepHistory[0].feedback).toBe("Plugin execution failed: Plugin validation failed: bad output");
+    expect(result.stepHistory[0].feedback).toBe(
+      "Plugin execution failed: Plugin validation failed: bad output",
+    );
   });
 
   it("case 8: a plugin redirect runs the other agent once on the original input", async () => {
     const primary = new StubAgent(["draft"]);
     const fixit = new StubAgent(["fixed"]);
     const plugin = new ScriptedPlugin([{ success: false, redirectTo: fixit }, { success: true }]);
-    const result = await new Flujo(new Step({ name: "s", agent: primary, plugins: [plugin] })).run("original");
+    const result = await new Flujo(new Step({ name: "s", agent: primary, plugins: [plugin] })).run(
+      "original",
+    );
     expect(primary.calls).toBe(1);
     expect(fixit.calls).toBe(1);
     expect(fixit.inputs).toEqual(["original"]);
@@ -88,7 +100,11 @@ describe("agent steps: retries, plugins, redirects (cases 6-11, 54, 57)", () => 
       },
     });
     await new ExecutorCore().execute(
-      new Step({ name: "s", agent: async () => ({ a: 1 }), plugins: [[mk("low"), 1], [mk("high"), 10], mk("zero")] }),
+      new Step({
+        name: "s",
+        agent: async () => ({ a: 1 }),
+        plugins: [[mk("low"), 1], [mk("high"), 10], mk("zero")],
+      }),
       null,
     );
     expect(order).toEqual(['high:{"a":1}', 'low:{"a":1}', 'zero:{"a":1}']);
@@ -96,7 +112,10 @@ describe("agent steps: retries, plugins, redirects (cases 6-11, 54, 57)", () => 
 
   it("a plugin newSolution replaces the output and the plugins run again", async () => {
     const plugin = new ScriptedPlugin([{ success: true, newSolution: "repaired" }, { success: true }]);
-    const sr = await new ExecutorCore().execute(new Step({ name: "s", agent: new StubAgent(["raw"]), plugins: [plugin] }), 0);
+    const sr = await new ExecutorCore().execute(
+      new Step({ name: "s", agent: new StubAgent(["raw"]), plugins: [plugin] }),
+      0,
+    );
     expect(sr.output).toBe("repaired");
     expect(plugin.seen).toEqual([{ output: "raw" }, { output: "repaired" }]);
   });
@@ -108,7 +127,10 @@ describe("agent steps: retries, plugins, redirects (cases 6-11, 54, 57)", () => 
         throw new Error("db down");
       },
     };
-    const sr = await new ExecutorCore().execute(new Step({ name: "s", agent: new StubAgent(["x"]), plugins: [plugin] }), 0);
+    const sr = await new ExecutorCore().execute(
+      new Step({ name: "s", agent: new StubAgent(["x"]), plugins: [plugin] }),
+      0,
+    );
     expect(sr.success).toBe(false);
     expect(sr.feedback).toBe("Plugin execution failed: Plugin Checker failed: db down");
   });
@@ -127,13 +149,18 @@ describe("agent steps: retries, plugins, redirects (cases 6-11, 54, 57)", () => 
 
   it("case 54: a step without an agent raises MissingAgentError from run", async () => {
     await expect(new Flujo(new Step({ name: "empty" })).run("x")).rejects.toThrow(MissingAgentError);
-    await expect(new Flujo(new Step({ name: "empty" })).run("x")).rejects.toThrow("Step 'empty' has no agent configured");
+    await expect(new Flujo(new Step({ name: "empty" })).run("x")).rejects.toThrow(
+      "Step 'empty' has no agent configured",
+    );
   });
 
   it("case 54: a number flowing into a step whose inputSchema wants a string raises TypeMismatchError", async () => {
     const toInt = Step.fromCallable(async (s: string) => s.length, { name: "toInt" });
-    const wantsString = Step.fromCallable(async (s: string) => s.toUpperCase(), { name: "upper", inputSchema: z.string() });
-    const runner = new Flujo(toInt.then(wantsString as unknown as Step<number, string>));
+    const wantsString = Step.fromCallable(async (s: string) => s.toUpperCase(), {
+      name: "upper",
+      inputSchema: z.string(),
+    });
+    const runner = new Flujo(toInt.pipe(wantsString as unknown as Step<number, string>));
     const err = await runner.run("abc").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TypeMismatchError);
     expect((err as Error).message).toContain("'upper'");
@@ -142,7 +169,7 @@ describe("agent steps: retries, plugins, redirects (cases 6-11, 54, 57)", () => 
   it("untyped steps accept anything, including a null output (deliberate difference)", async () => {
     const nothing = Step.fromCallable(async () => null, { name: "nothing" });
     const echo = Step.fromCallable(async (x: unknown) => ({ got: x }), { name: "echo" });
-    const result = await new Flujo(nothing.then(echo)).run(1);
+    const result = await new Flujo(nothing.pipe(echo)).run(1);
     expect(result.output).toEqual({ got: null });
   });
 
@@ -152,7 +179,10 @@ describe("agent steps: retries, plugins, redirects (cases 6-11, 54, 57)", () => 
         throw new Error("boom");
       },
     };
-    const sr = await new ExecutorCore().execute(new Step({ name: "s", agent, config: { maxRetries: 0 } }), {});
+    const sr = await new ExecutorCore().execute(
+      new Step({ name: "s", agent, config: { maxRetries: 0 } }),
+      {},
+    );
     expect(sr.success).toBe(false);
     expect(sr.feedback).toContain("boom");
   });
@@ -167,7 +197,11 @@ describe("agent steps: retries, plugins, redirects (cases 6-11, 54, 57)", () => 
     });
     const sr = await new ExecutorCore().execute(step, 0);
     expect(agent.calls).toBe(1);
-    expect(sr).toMatchObject({ success: false, output: "short", feedback: "Validation failed: Agent exception: too short" });
+    expect(sr).toMatchObject({
+      success: false,
+      output: "short",
+      feedback: "Validation failed: Agent exception: too short",
+    });
     expect(sr.metadata.validationFallbackUsed).toBe(false);
   });
 
@@ -177,7 +211,9 @@ describe("agent steps: retries, plugins, redirects (cases 6-11, 54, 57)", () => 
       agent: new StubAgent(["x"]),
       validators: [() => ({ isValid: false, feedback: "schema error at $.a" })],
     });
-    expect((await new ExecutorCore().execute(named, 0)).feedback).toBe("Validation failed: schema error at $.a");
+    expect((await new ExecutorCore().execute(named, 0)).feedback).toBe(
+      "Validation failed: schema error at $.a",
+    );
     const throwing = new Step({
       name: "t",
       agent: new StubAgent(["x"]),
@@ -190,7 +226,9 @@ describe("agent steps: retries, plugins, redirects (cases 6-11, 54, 57)", () => 
         },
       ],
     });
-    expect((await new ExecutorCore().execute(throwing, 0)).feedback).toBe("Validation failed: Agent exception: Validator Strict failed: kaput");
+    expect((await new ExecutorCore().execute(throwing, 0)).feedback).toBe(
+      "Validation failed: Agent exception: Validator Strict failed: kaput",
+    );
   });
 
   it("processors: prompt processors shape the input, output processors the output", async () => {
@@ -199,7 +237,10 @@ describe("agent steps: retries, plugins, redirects (cases 6-11, 54, 57)", () => 
       name: "s",
       agent,
       processors: {
-        promptProcessors: [(d: unknown) => `${String(d)}!`, { process: async (d: unknown) => `<${String(d)}>` }],
+        promptProcessors: [
+          (d: unknown) => `${String(d)}!`,
+          { process: async (d: unknown) => `<${String(d)}>` },
+        ],
         outputProcessors: [(d: unknown) => String(d).toUpperCase()],
       },
     });
@@ -222,7 +263,11 @@ describe("agent steps: retries, plugins, redirects (cases 6-11, 54, 57)", () => 
       },
     });
     const sr = await new ExecutorCore().execute(badPrompt, 0);
-    expect(sr).toMatchObject({ success: false, attempts: 1, feedback: "Agent execution failed: cannot prepare" });
+    expect(sr).toMatchObject({
+      success: false,
+      attempts: 1,
+      feedback: "Agent execution failed: cannot prepare",
+    });
     expect(agent.calls).toBe(0);
     let n = 0;
     const flaky = new Step({
@@ -256,7 +301,11 @@ describe("agent steps: retries, plugins, redirects (cases 6-11, 54, 57)", () => 
         return "ok";
       },
     };
-    await new ExecutorCore().execute(new Step({ name: "s", agent, config: { temperature: 0.2, topK: 5 } }), 0, { resources: "R" });
+    await new ExecutorCore().execute(
+      new Step({ name: "s", agent, config: { temperature: 0.2, topK: 5 } }),
+      0,
+      { resources: "R" },
+    );
     expect(seen).toEqual({ temperature: 0.2, topK: 5, hasContext: true, resources: "R", signal: true });
   });
 

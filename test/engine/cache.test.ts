@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ExecutorCore, Flujo, InMemoryCache, Step, pipeline, stepResult } from "../../src/index.js";
 import type { CacheBackend, StepResult } from "../../src/index.js";
+import { ExecutorCore, Flujo, InMemoryCache, pipeline, Step, stepResult } from "../../src/index.js";
 import { FailingAgent, ScriptedPlugin, StubAgent } from "../support/agents.js";
 
 describe("caching (cases 19-23)", () => {
@@ -36,7 +36,12 @@ describe("caching (cases 19-23)", () => {
     const primary = new FailingAgent(() => new Error("down"));
     const fb = new StubAgent(["rescued"]);
     const cached = Step.cached(
-      new Step({ name: "p", agent: primary, config: { maxRetries: 0 }, fallbackStep: new Step({ name: "fb", agent: fb }) }),
+      new Step({
+        name: "p",
+        agent: primary,
+        config: { maxRetries: 0 },
+        fallbackStep: new Step({ name: "fb", agent: fb }),
+      }),
     );
     const runner = new Flujo(cached, { enableCache: false });
     await runner.run("x");
@@ -47,7 +52,12 @@ describe("caching (cases 19-23)", () => {
     const p2 = new FailingAgent(() => new Error("p2"));
     const fb2 = new FailingAgent(() => new Error("fb2"));
     const neverCached = Step.cached(
-      new Step({ name: "q", agent: p2, config: { maxRetries: 0 }, fallbackStep: new Step({ name: "qfb", agent: fb2 }) }),
+      new Step({
+        name: "q",
+        agent: p2,
+        config: { maxRetries: 0 },
+        fallbackStep: new Step({ name: "qfb", agent: fb2 }),
+      }),
     );
     const r2 = new Flujo(neverCached, { enableCache: false });
     await r2.run("x");
@@ -89,7 +99,10 @@ describe("caching (cases 19-23)", () => {
     const agent = new StubAgent(["fresh"]);
     const stored = stepResult("c", { output: "from backend", success: true, attempts: 1 });
     const backend: CacheBackend = { get: async () => stored, set: async () => {} };
-    const sr = await new ExecutorCore().execute(Step.cached(new Step({ name: "c", agent }), { backend }), "x");
+    const sr = await new ExecutorCore().execute(
+      Step.cached(new Step({ name: "c", agent }), { backend }),
+      "x",
+    );
     expect(agent.calls).toBe(0);
     expect(sr.output).toBe("from backend");
     expect(sr.metadata.cacheHit).toBe(true);
@@ -169,7 +182,10 @@ describe("caching (cases 19-23)", () => {
   it("a cached step with a circular input fails with a clear error naming the step", async () => {
     const input: Record<string, unknown> = { a: 1 };
     input.self = input;
-    const sr = await new ExecutorCore().execute(Step.cached(new Step({ name: "cyc", agent: new StubAgent(["x"]) })), input);
+    const sr = await new ExecutorCore().execute(
+      Step.cached(new Step({ name: "cyc", agent: new StubAgent(["x"]) })),
+      input,
+    );
     expect(sr.success).toBe(false);
     expect(sr.feedback).toContain("Step 'cyc'");
     expect(sr.feedback).toMatch(/cycle|circular/i);
@@ -177,7 +193,9 @@ describe("caching (cases 19-23)", () => {
 
   it("a cached step with a non-serializable input fails clearly; the executor cache just skips such inputs", async () => {
     const agent = new StubAgent(["x"]);
-    const bad = await new ExecutorCore().execute(Step.cached(new Step({ name: "fn", agent })), { f: () => 1 });
+    const bad = await new ExecutorCore().execute(Step.cached(new Step({ name: "fn", agent })), {
+      f: () => 1,
+    });
     expect(bad.success).toBe(false);
     expect(bad.feedback).toContain("Step 'fn'");
     const plain = await new ExecutorCore().execute(new Step({ name: "fn2", agent }), { f: () => 1 });
@@ -218,7 +236,9 @@ describe("caching (cases 19-23)", () => {
 
   it("a plugin-failing step is never cached", async () => {
     const agent = new StubAgent(["x"]);
-    const runner = new Flujo(new Step({ name: "p", agent, plugins: [new ScriptedPlugin([{ success: false }])] }));
+    const runner = new Flujo(
+      new Step({ name: "p", agent, plugins: [new ScriptedPlugin([{ success: false }])] }),
+    );
     await runner.run(1);
     await runner.run(1);
     expect(agent.calls).toBe(2);

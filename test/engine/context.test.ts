@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { ExecutorCore, Flujo, PipelineContextInitializationError, Step, pipeline } from "../../src/index.js";
+import { ExecutorCore, Flujo, PipelineContextInitializationError, pipeline, Step } from "../../src/index.js";
 
 const counterSchema = z.looseObject({
   counter: z.number().int().default(0),
@@ -10,14 +10,20 @@ const counterSchema = z.looseObject({
 
 describe("context (cases 49-50 and isolation)", () => {
   it("case 50: an updatesContext output is merged and validated against the schema", async () => {
-    const step = Step.fromCallable(async () => ({ nestedItem: { value: 123 } }), { name: "nest", updatesContext: true });
+    const step = Step.fromCallable(async () => ({ nestedItem: { value: 123 } }), {
+      name: "nest",
+      updatesContext: true,
+    });
     const result = await new Flujo(step, { contextSchema: counterSchema }).run("x");
     expect(result.success).toBe(true);
     expect(result.finalPipelineContext?.nestedItem).toEqual({ value: 123 });
   });
 
   it("case 50: an invalid update fails the step and rolls the field back", async () => {
-    const step = Step.fromCallable(async () => ({ counter: "not-an-int" }), { name: "bad", updatesContext: true });
+    const step = Step.fromCallable(async () => ({ counter: "not-an-int" }), {
+      name: "bad",
+      updatesContext: true,
+    });
     const result = await new Flujo(step, { contextSchema: counterSchema }).run("x");
     expect(result.success).toBe(false);
     expect(result.stepHistory[0].feedback).toMatch(/^Context validation failed: counter: /);
@@ -28,7 +34,10 @@ describe("context (cases 49-50 and isolation)", () => {
     const schema = z
       .looseObject({ low: z.number().default(0), high: z.number().default(10) })
       .refine((c) => c.low <= c.high, { message: "low must not exceed high" });
-    const step = Step.fromCallable(async () => ({ low: 50, extra: "x" }), { name: "r", updatesContext: true });
+    const step = Step.fromCallable(async () => ({ low: 50, extra: "x" }), {
+      name: "r",
+      updatesContext: true,
+    });
     const result = await new Flujo(step, { contextSchema: schema }).run("x");
     expect(result.success).toBe(false);
     expect(result.stepHistory[0].feedback).toContain("low must not exceed high");
@@ -44,20 +53,30 @@ describe("context (cases 49-50 and isolation)", () => {
   });
 
   it("an initial context that fails the schema raises PipelineContextInitializationError", async () => {
-    const runner = new Flujo(Step.fromCallable(async (x: unknown) => x, { name: "id" }), { contextSchema: counterSchema });
+    const runner = new Flujo(
+      Step.fromCallable(async (x: unknown) => x, { name: "id" }),
+      { contextSchema: counterSchema },
+    );
     const err = await runner.run("x", { initialContextData: { counter: "nope" } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PipelineContextInitializationError);
-    expect((err as Error).message).toContain("Failed to initialize context with model contextSchema and initial data.");
+    expect((err as Error).message).toContain(
+      "Failed to initialize context with model contextSchema and initial data.",
+    );
     expect((err as Error).message).toContain("counter");
   });
 
   it("a scratchpad key in the initial data is rejected", async () => {
     const runner = new Flujo(Step.fromCallable(async (x: unknown) => x, { name: "id" }));
-    await expect(runner.run("x", { initialContextData: { scratchpad: {} } })).rejects.toThrow("'scratchpad' has been removed");
+    await expect(runner.run("x", { initialContextData: { scratchpad: {} } })).rejects.toThrow(
+      "'scratchpad' has been removed",
+    );
   });
 
   it("the context has Flujo's defaults, the run id and the initial prompt", async () => {
-    const result = await new Flujo(Step.fromCallable(async (x: unknown) => x, { name: "id" })).run("question?", { runId: "run_1" });
+    const result = await new Flujo(Step.fromCallable(async (x: unknown) => x, { name: "id" })).run(
+      "question?",
+      { runId: "run_1" },
+    );
     const ctx = result.finalPipelineContext!;
     expect(ctx.runId).toBe("run_1");
     expect(ctx.initialPrompt).toBe("question?");
@@ -107,7 +126,9 @@ describe("context (cases 49-50 and isolation)", () => {
       },
       { name: "a" },
     );
-    const b = Step.fromCallable(async (_x: unknown, { context }) => (context.counter as number) + 1, { name: "b" });
+    const b = Step.fromCallable(async (_x: unknown, { context }) => (context.counter as number) + 1, {
+      name: "b",
+    });
     const result = await new Flujo(pipeline(a, b)).run("x");
     expect(result.output).toBe(42);
   });

@@ -1,13 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { ExecutorCore, Flujo, Step, pipeline } from "../../src/index.js";
-import { FailingAgent, ScriptedPlugin, StubAgent, costly } from "../support/agents.js";
+import { ExecutorCore, Flujo, pipeline, Step } from "../../src/index.js";
+import { costly, FailingAgent, ScriptedPlugin, StubAgent } from "../support/agents.js";
 
 const failingPlugin = (feedback: string) => new ScriptedPlugin([{ success: false, feedback }]);
 
 describe("fallbacks (cases 12-17)", () => {
   it("case 12: a succeeding primary never calls the fallback and leaves metadata empty", async () => {
     const fbAgent = new StubAgent(["fb"]);
-    const step = new Step({ name: "p", agent: new StubAgent(["ok"]), fallbackStep: new Step({ name: "fb", agent: fbAgent }) });
+    const step = new Step({
+      name: "p",
+      agent: new StubAgent(["ok"]),
+      fallbackStep: new Step({ name: "fb", agent: fbAgent }),
+    });
     const sr = await new ExecutorCore().execute(step, 0);
     expect(sr.output).toBe("ok");
     expect(fbAgent.calls).toBe(0);
@@ -39,7 +43,11 @@ describe("fallbacks (cases 12-17)", () => {
       name: "p",
       agent: new StubAgent(["a"]),
       plugins: [failingPlugin("primary bad")],
-      fallbackStep: new Step({ name: "fb", agent: new StubAgent(["b"]), plugins: [failingPlugin("fallback bad")] }),
+      fallbackStep: new Step({
+        name: "fb",
+        agent: new StubAgent(["b"]),
+        plugins: [failingPlugin("fallback bad")],
+      }),
     });
     const sr = await new ExecutorCore().execute(step, 0);
     expect(sr.success).toBe(false);
@@ -98,7 +106,13 @@ describe("fallbacks (cases 12-17)", () => {
       config: { maxRetries: 0 },
       fallbackStep: new Step({ name: "s2_fb", agent: new StubAgent(["from fallback"]) }),
     });
-    const result = await new Flujo(pipeline(new Step({ name: "s1", agent: new StubAgent(["one"]) }), s2, new Step({ name: "s3", agent: s3 }))).run("x");
+    const result = await new Flujo(
+      pipeline(
+        new Step({ name: "s1", agent: new StubAgent(["one"]) }),
+        s2,
+        new Step({ name: "s3", agent: s3 }),
+      ),
+    ).run("x");
     expect(result.stepHistory[1].output).toBe("from fallback");
     expect(result.stepHistory[1].metadata.fallbackTriggered).toBe(true);
     expect(s3.inputs).toEqual(["from fallback"]);
@@ -114,7 +128,12 @@ describe("fallbacks (cases 12-17)", () => {
     });
     const sr = await new ExecutorCore().execute(step, 0);
     expect(sr.output).toBe("strong");
-    expect(sr.metadata).toMatchObject({ validationFallbackUsed: true, fallbackTriggered: true, validationFailure: "too weak", originalError: "too weak" });
+    expect(sr.metadata).toMatchObject({
+      validationFallbackUsed: true,
+      fallbackTriggered: true,
+      validationFailure: "too weak",
+      originalError: "too weak",
+    });
   });
 
   it("the fallback gets exactly one attempt", async () => {

@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { Flujo, Pipeline, PipelineAbortSignal, Step, UsageLimitExceededError, pipeline } from "../../src/index.js";
 import type { HookPayload } from "../../src/index.js";
-import { ScriptedPlugin, StubAgent, costly, memoryLogger, recorder } from "../support/agents.js";
+import {
+  Flujo,
+  Pipeline,
+  PipelineAbortSignal,
+  pipeline,
+  Step,
+  UsageLimitExceededError,
+} from "../../src/index.js";
+import { costly, memoryLogger, recorder, ScriptedPlugin, StubAgent } from "../support/agents.js";
 
 const ok = (name: string, out: unknown = name) => new Step({ name, agent: new StubAgent([out]) });
 
@@ -20,7 +27,14 @@ describe("hooks (cases 1-5)", () => {
       plugins: [new ScriptedPlugin([{ success: false, feedback: "nope" }])],
     });
     const result = await new Flujo(pipeline(ok("s1"), s2), { hooks: [rec.hook] }).run("in");
-    expect(rec.names).toEqual(["pre_run", "pre_step", "post_step", "pre_step", "on_step_failure", "post_run"]);
+    expect(rec.names).toEqual([
+      "pre_run",
+      "pre_step",
+      "post_step",
+      "pre_step",
+      "on_step_failure",
+      "post_run",
+    ]);
     expect(result.success).toBe(false);
     expect(result.status).toBe("failed");
   });
@@ -49,7 +63,9 @@ describe("hooks (cases 1-5)", () => {
   it("case 4b: composing pipelines concatenates their hooks", async () => {
     const h1 = recorder();
     const h2 = recorder();
-    const p = new Pipeline([ok("a")], { hooks: [h1.hook] }).then(new Pipeline([ok("b")], { onFinish: [h2.hook] }));
+    const p = new Pipeline([ok("a")], { hooks: [h1.hook] }).pipe(
+      new Pipeline([ok("b")], { onFinish: [h2.hook] }),
+    );
     await new Flujo(p).run(1);
     expect(h1.names).toHaveLength(6);
     expect(h2.names).toEqual(["post_run"]);
@@ -69,7 +85,11 @@ describe("hooks (cases 1-5)", () => {
       if (p.eventName === "post_run") throw new PipelineAbortSignal("stop");
     };
     const step = new Step({ name: "pricey", agent: costly("x", 0.5, 1) });
-    const runner = new Flujo(pipeline(step), { hooks: [abort], usageLimits: { totalCostUsdLimit: 0.25 }, logger: memoryLogger() });
+    const runner = new Flujo(pipeline(step), {
+      hooks: [abort],
+      usageLimits: { totalCostUsdLimit: 0.25 },
+      logger: memoryLogger(),
+    });
     await expect(runner.run("x")).rejects.toBeInstanceOf(UsageLimitExceededError);
   });
 
@@ -88,7 +108,11 @@ describe("hooks (cases 1-5)", () => {
     const abort = (p: HookPayload) => {
       if (p.eventName === "on_step_failure") throw new PipelineAbortSignal("halt");
     };
-    const failing = new Step({ name: "f", agent: new StubAgent([new Error("x")]), config: { maxRetries: 0 } });
+    const failing = new Step({
+      name: "f",
+      agent: new StubAgent([new Error("x")]),
+      config: { maxRetries: 0 },
+    });
     const result = await new Flujo(pipeline(failing, ok("never")), { hooks: [abort] }).run("x");
     expect(result.status).toBe("paused");
   });
@@ -101,7 +125,12 @@ describe("hooks (cases 1-5)", () => {
       resources: { db: 1 },
     }).run("hello", { runId: "run_fixed" });
     const pre = seen.find((p) => p.eventName === "pre_run");
-    expect(pre).toMatchObject({ initialInput: "hello", runId: "run_fixed", initialBudgetCostUsd: 2, resources: { db: 1 } });
+    expect(pre).toMatchObject({
+      initialInput: "hello",
+      runId: "run_fixed",
+      initialBudgetCostUsd: 2,
+      resources: { db: 1 },
+    });
     const preStep = seen.find((p) => p.eventName === "pre_step");
     expect(preStep).toMatchObject({ stepInput: "hello", quotaBeforeUsd: 2, cacheHit: false });
     const post = seen.find((p) => p.eventName === "post_step");
@@ -116,7 +145,9 @@ describe("hooks (cases 1-5)", () => {
       const bad = () => {
         throw new Error("strict boom");
       };
-      await expect(new Flujo(pipeline(ok("a")), { hooks: [bad], logger: memoryLogger() }).run("x")).rejects.toThrow("strict boom");
+      await expect(
+        new Flujo(pipeline(ok("a")), { hooks: [bad], logger: memoryLogger() }).run("x"),
+      ).rejects.toThrow("strict boom");
     } finally {
       delete process.env.FLUJO_STRICT_HOOKS;
     }

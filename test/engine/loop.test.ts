@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { ConfigurationError, Flujo, LoopStep, Step, UsageLimitExceededError, pipeline } from "../../src/index.js";
-import { ScriptedPlugin, StubAgent, costly } from "../support/agents.js";
+import {
+  ConfigurationError,
+  Flujo,
+  LoopStep,
+  pipeline,
+  Step,
+  UsageLimitExceededError,
+} from "../../src/index.js";
+import { costly, ScriptedPlugin, StubAgent } from "../support/agents.js";
 
 const inc = Step.fromCallable(async (x: number) => x + 1, { name: "inc" });
 
@@ -27,8 +34,14 @@ describe("loops (cases 18, 27, 39-46, 60)", () => {
   });
 
   it("case 27: a loop spending $0.30 per iteration under a $1 limit raises with the completed iterations only", async () => {
-    const loop = Step.loopUntil({ name: "spender", body: new Step({ name: "spend", agent: costly("x", 0.3, 1) }), maxLoops: 10 });
-    const err = await new Flujo(loop, { usageLimits: { totalCostUsdLimit: 1 } }).run("go").catch((e: unknown) => e);
+    const loop = Step.loopUntil({
+      name: "spender",
+      body: new Step({ name: "spend", agent: costly("x", 0.3, 1) }),
+      maxLoops: 10,
+    });
+    const err = await new Flujo(loop, { usageLimits: { totalCostUsdLimit: 1 } })
+      .run("go")
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UsageLimitExceededError);
     const e = err as UsageLimitExceededError;
     expect(e.message).toBe("Cost limit of $1 exceeded");
@@ -38,7 +51,9 @@ describe("loops (cases 18, 27, 39-46, 60)", () => {
   });
 
   it("case 39: loop until the output reaches 3", async () => {
-    const result = await new Flujo(Step.loopUntil({ name: "l", body: inc, exitCondition: (out) => (out as number) >= 3 })).run(0);
+    const result = await new Flujo(
+      Step.loopUntil({ name: "l", body: inc, exitCondition: (out) => (out as number) >= 3 }),
+    ).run(0);
     const sr = result.stepHistory[0];
     expect(sr).toMatchObject({ success: true, attempts: 3, output: 3 });
     expect(sr.metadata).toMatchObject({ exitReason: "condition", iterations: 3 });
@@ -48,7 +63,11 @@ describe("loops (cases 18, 27, 39-46, 60)", () => {
     const after = new StubAgent(["never"]);
     const loop = Step.loopUntil({ name: "l", body: inc, exitCondition: () => false, maxLoops: 2 });
     const result = await new Flujo(pipeline(loop, new Step({ name: "after", agent: after }))).run(0);
-    expect(result.stepHistory[0]).toMatchObject({ success: false, attempts: 2, feedback: "reached max_loops" });
+    expect(result.stepHistory[0]).toMatchObject({
+      success: false,
+      attempts: 2,
+      feedback: "reached max_loops",
+    });
     expect(after.calls).toBe(0);
   });
 
@@ -78,7 +97,9 @@ describe("loops (cases 18, 27, 39-46, 60)", () => {
       },
       { name: "count" },
     );
-    const result = await new Flujo(Step.loopUntil({ name: "l", body, maxLoops: 2 }), { initialContextData: { counter: 0 } }).run(0);
+    const result = await new Flujo(Step.loopUntil({ name: "l", body, maxLoops: 2 }), {
+      initialContextData: { counter: 0 },
+    }).run(0);
     expect(seen).toEqual([0, 1]);
     expect(result.finalPipelineContext?.counter).toBe(2);
   });
@@ -104,16 +125,26 @@ describe("loops (cases 18, 27, 39-46, 60)", () => {
     };
     const r1 = await new Flujo(Step.loopUntil({ name: "l", body: inc, initialInputMapper: fail })).run(0);
     expect(r1.stepHistory[0]).toMatchObject({ success: false, attempts: 0 });
-    expect(r1.stepHistory[0].feedback).toBe("Error in initial_input_to_loop_body_mapper for LoopStep 'l': mapper broke");
-    const r2 = await new Flujo(Step.loopUntil({ name: "l", body: inc, exitCondition: () => false, iterationInputMapper: fail })).run(0);
+    expect(r1.stepHistory[0].feedback).toBe(
+      "Error in initial_input_to_loop_body_mapper for LoopStep 'l': mapper broke",
+    );
+    const r2 = await new Flujo(
+      Step.loopUntil({ name: "l", body: inc, exitCondition: () => false, iterationInputMapper: fail }),
+    ).run(0);
     expect(r2.stepHistory[0]).toMatchObject({ success: false, attempts: 1 });
-    const r3 = await new Flujo(Step.loopUntil({ name: "l", body: inc, exitCondition: () => true, loopOutputMapper: fail })).run(0);
+    const r3 = await new Flujo(
+      Step.loopUntil({ name: "l", body: inc, exitCondition: () => true, loopOutputMapper: fail }),
+    ).run(0);
     expect(r3.stepHistory[0].success).toBe(false);
     expect(r3.stepHistory[0].feedback).toContain("mapper broke");
   });
 
   it("case 45: a body plugin failure with an always-true exit fails the loop with the plugin's feedback", async () => {
-    const body = new Step({ name: "b", agent: new StubAgent(["x"]), plugins: [new ScriptedPlugin([{ success: false, feedback: "bad" }])] });
+    const body = new Step({
+      name: "b",
+      agent: new StubAgent(["x"]),
+      plugins: [new ScriptedPlugin([{ success: false, feedback: "bad" }])],
+    });
     const result = await new Flujo(Step.loopUntil({ name: "l", body, exitCondition: () => true })).run(0);
     const fb = result.stepHistory[0].feedback ?? "";
     expect(result.stepHistory[0].success).toBe(false);
@@ -124,7 +155,9 @@ describe("loops (cases 18, 27, 39-46, 60)", () => {
 
   it("case 46: without an exit condition the loop runs maxLoops times; mappers compose", async () => {
     const agent = new StubAgent([1, 2, 3]);
-    const result = await new Flujo(Step.loopUntil({ name: "l", body: new Step({ name: "b", agent }), maxLoops: 3 })).run(0);
+    const result = await new Flujo(
+      Step.loopUntil({ name: "l", body: new Step({ name: "b", agent }), maxLoops: 3 }),
+    ).run(0);
     const sr = result.stepHistory[0];
     expect(sr.output).toBe(3);
     expect(sr.metadata).toMatchObject({ exitReason: "max_loops", iterations: 3 });
@@ -141,13 +174,19 @@ describe("loops (cases 18, 27, 39-46, 60)", () => {
 
   it("case 60: maxLoops 0 is a ConfigurationError and the default is 5", () => {
     expect(() => Step.loopUntil({ name: "l", body: inc, maxLoops: 0 })).toThrow(ConfigurationError);
-    expect(() => Step.loopUntil({ name: "l", body: inc, maxLoops: 0 })).toThrow("LoopStep 'l': maxLoops must be an integer >= 1, got 0");
+    expect(() => Step.loopUntil({ name: "l", body: inc, maxLoops: 0 })).toThrow(
+      "LoopStep 'l': maxLoops must be an integer >= 1, got 0",
+    );
     expect(Step.loopUntil({ name: "l", body: inc }).maxLoops).toBe(5);
     expect(new LoopStep({ name: "direct", body: inc }).isComplex).toBe(true);
   });
 
   it("loops aggregate the cost and tokens of their iterations", async () => {
-    const loop = Step.loopUntil({ name: "l", body: new Step({ name: "s", agent: costly("x", 0.25, 3) }), maxLoops: 2 });
+    const loop = Step.loopUntil({
+      name: "l",
+      body: new Step({ name: "s", agent: costly("x", 0.25, 3) }),
+      maxLoops: 2,
+    });
     const result = await new Flujo(loop).run(0);
     expect(result.totalCostUsd).toBeCloseTo(0.5);
     expect(result.totalTokens).toBe(6);
@@ -155,7 +194,9 @@ describe("loops (cases 18, 27, 39-46, 60)", () => {
 
   it("the executor cache is off inside loop bodies", async () => {
     const agent = new StubAgent(["same"]);
-    await new Flujo(Step.loopUntil({ name: "l", body: new Step({ name: "s", agent }), maxLoops: 3 })).run("x");
+    await new Flujo(Step.loopUntil({ name: "l", body: new Step({ name: "s", agent }), maxLoops: 3 })).run(
+      "x",
+    );
     expect(agent.calls).toBe(3);
   });
 });

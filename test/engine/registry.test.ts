@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ExecutorCore, Flujo, Step, stepResult } from "../../src/index.js";
 import type { Policy, StepOptions } from "../../src/index.js";
+import { ExecutorCore, Flujo, Step, stepResult } from "../../src/index.js";
 
 class ShoutStep extends Step<string, string> {
   constructor(options: StepOptions<string, string>) {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { Flujo, PipelineAbortSignal, PipelineResult, ResumeError, Step, pipeline } from "../../src/index.js";
 import type { Agent, RunEvent } from "../../src/index.js";
+import { Flujo, PipelineAbortSignal, PipelineResult, pipeline, ResumeError, Step } from "../../src/index.js";
 import { StubAgent } from "../support/agents.js";
 
 describe("runner", () => {
   it("runs steps in order, feeding each output to the next step", async () => {
-    const p = Step.fromCallable(async (x: number) => x + 1, { name: "inc" }).then(
+    const p = Step.fromCallable(async (x: number) => x + 1, { name: "inc" }).pipe(
       Step.fromCallable(async (x: number) => x * 10, { name: "times10" }),
     );
     const result = await new Flujo(p).run(1);
@@ -26,7 +26,12 @@ describe("runner", () => {
   });
 
   it("stream yields one event per step and then the PipelineResult", async () => {
-    const runner = new Flujo(pipeline(new Step({ name: "a", agent: new StubAgent([1]) }), new Step({ name: "b", agent: new StubAgent([2]) })));
+    const runner = new Flujo(
+      pipeline(
+        new Step({ name: "a", agent: new StubAgent([1]) }),
+        new Step({ name: "b", agent: new StubAgent([2]) }),
+      ),
+    );
     const seen: Array<RunEvent | PipelineResult> = [];
     for await (const event of runner.stream("x")) seen.push(event);
     expect(seen).toHaveLength(3);
@@ -44,7 +49,12 @@ describe("runner", () => {
         yield "lo";
       },
     };
-    const runner = new Flujo(pipeline(new Step({ name: "first", agent: new StubAgent(["q"]) }), new Step({ name: "talk", agent: streamer })));
+    const runner = new Flujo(
+      pipeline(
+        new Step({ name: "first", agent: new StubAgent(["q"]) }),
+        new Step({ name: "talk", agent: streamer }),
+      ),
+    );
     const chunks: unknown[] = [];
     let final: PipelineResult | undefined;
     for await (const e of runner.stream("x")) {
@@ -76,17 +86,23 @@ describe("runner", () => {
           });
         }),
     };
-    const runner = new Flujo(new Step({ name: "slow", agent: slow, config: { timeoutS: 0.01, maxRetries: 1 } }));
+    const runner = new Flujo(
+      new Step({ name: "slow", agent: slow, config: { timeoutS: 0.01, maxRetries: 1 } }),
+    );
     const result = await runner.run("x");
     expect(result.success).toBe(false);
     expect(result.stepHistory[0].attempts).toBe(2);
     expect(aborted).toBe(2);
-    expect(result.stepHistory[0].feedback).toBe("Agent execution failed with TimeoutError: Step 'slow' timed out after 0.01s");
+    expect(result.stepHistory[0].feedback).toBe(
+      "Agent execution failed with TimeoutError: Step 'slow' timed out after 0.01s",
+    );
   });
 
   it("a timeout also stops an agent that ignores its signal", async () => {
     const deaf: Agent = { run: () => new Promise(() => {}) };
-    const result = await new Flujo(new Step({ name: "deaf", agent: deaf, config: { timeoutS: 0.01, maxRetries: 0 } })).run("x");
+    const result = await new Flujo(
+      new Step({ name: "deaf", agent: deaf, config: { timeoutS: 0.01, maxRetries: 0 } }),
+    ).run("x");
     expect(result.success).toBe(false);
     expect(result.stepHistory[0].feedback).toContain("TimeoutError");
   });
@@ -100,7 +116,9 @@ describe("runner", () => {
         return new Promise(() => {});
       },
     };
-    const runner = new Flujo(pipeline(new Step({ name: "hang", agent: hanging }), new Step({ name: "after", agent: after })));
+    const runner = new Flujo(
+      pipeline(new Step({ name: "hang", agent: hanging }), new Step({ name: "after", agent: after })),
+    );
     const result = await runner.run("x", { signal: controller.signal });
     expect(result.status).toBe("failed");
     expect(result.success).toBe(false);
@@ -117,14 +135,18 @@ describe("runner", () => {
         return new Promise(() => {});
       },
     };
-    const result = await new Flujo(new Step({ name: "hang", agent: hanging, config: { timeoutS: 60 } })).run("x", {
-      signal: controller.signal,
-    });
+    const result = await new Flujo(new Step({ name: "hang", agent: hanging, config: { timeoutS: 60 } })).run(
+      "x",
+      {
+        signal: controller.signal,
+      },
+    );
     expect(result.status).toBe("failed");
     expect(timers()).toBe(before);
   });
 
   it("an agent returning a non-native thenable is awaited", async () => {
+    // biome-ignore lint/suspicious/noThenProperty: the test needs a thenable that is not a native Promise
     const thenable = { then: (resolve: (v: unknown) => void) => resolve("from thenable") };
     const sr = await new Flujo(new Step({ name: "t", agent: { run: () => thenable } })).run("x");
     expect(sr.output).toBe("from thenable");
@@ -143,28 +165,38 @@ describe("runner", () => {
     const runner = new Flujo(new Step({ name: "a", agent: new StubAgent(["x"]) }));
     const done = await runner.run("x");
     await expect(runner.resume(done, "hi")).rejects.toThrow(new ResumeError("Pipeline is not paused"));
-    await expect(runner.resume(new PipelineResult(), "hi")).rejects.toThrow("Cannot resume pipeline without context");
+    await expect(runner.resume(new PipelineResult(), "hi")).rejects.toThrow(
+      "Cannot resume pipeline without context",
+    );
   });
 
   it("resume continues a run paused by a hook, feeding the human input to the paused step", async () => {
     let pause = true;
     const second = new StubAgent(["done"]);
-    const runner = new Flujo(pipeline(new Step({ name: "a", agent: new StubAgent(["first"]) }), new Step({ name: "b", agent: second })), {
-      hooks: [
-        (p) => {
-          if (p.eventName === "pre_step" && p.step.name === "b" && pause) {
-            pause = false;
-            throw new PipelineAbortSignal("Need approval");
-          }
-        },
-      ],
-    });
+    const runner = new Flujo(
+      pipeline(
+        new Step({ name: "a", agent: new StubAgent(["first"]) }),
+        new Step({ name: "b", agent: second }),
+      ),
+      {
+        hooks: [
+          (p) => {
+            if (p.eventName === "pre_step" && p.step.name === "b" && pause) {
+              pause = false;
+              throw new PipelineAbortSignal("Need approval");
+            }
+          },
+        ],
+      },
+    );
     const paused = await runner.run("x");
     expect(paused.status).toBe("paused");
     const resumed = await runner.resume(paused, "approved");
     expect(resumed.status).toBe("completed");
     expect(second.inputs).toEqual(["approved"]);
-    expect(resumed.finalPipelineContext?.hitlHistory).toMatchObject([{ messageToHuman: "Need approval", humanResponse: "approved" }]);
+    expect(resumed.finalPipelineContext?.hitlHistory).toMatchObject([
+      { messageToHuman: "Need approval", humanResponse: "approved" },
+    ]);
     expect(resumed.stepHistory.map((r) => r.name)).toEqual(["a", "b"]);
   });
 });

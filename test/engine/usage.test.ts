@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { ExecutorCore, Flujo, Step, UsageLimitExceededError, pipeline } from "../../src/index.js";
+import { ExecutorCore, Flujo, pipeline, Step, UsageLimitExceededError } from "../../src/index.js";
 import { costly } from "../support/agents.js";
 
-const spend = (name: string, cost: number, tokens: number) => new Step({ name, agent: costly(name, cost, tokens) });
+const spend = (name: string, cost: number, tokens: number) =>
+  new Step({ name, agent: costly(name, cost, tokens) });
 
 async function breach(runner: Flujo): Promise<UsageLimitExceededError> {
   const err = await runner.run("go").catch((e: unknown) => e);
@@ -39,7 +40,9 @@ describe("usage limits (cases 24-26, 28)", () => {
   });
 
   it("when both limits are exceeded the cost message wins; an integer limit prints without decimals", async () => {
-    const err = await breach(new Flujo(spend("a", 2, 500), { usageLimits: { totalCostUsdLimit: 1.0, totalTokensLimit: 10 } }));
+    const err = await breach(
+      new Flujo(spend("a", 2, 500), { usageLimits: { totalCostUsdLimit: 1.0, totalTokensLimit: 10 } }),
+    );
     expect(err.message).toBe("Cost limit of $1 exceeded");
   });
 
@@ -56,7 +59,11 @@ describe("usage limits (cases 24-26, 28)", () => {
     const step = new Step({ name: "big", agent, config: { expectedCostUsd: 5 } });
     const err = await breach(new Flujo(step, { usageLimits: { totalCostUsdLimit: 1 } }));
     expect(agent.calls).toBe(0);
-    expect(err.result?.stepHistory[0]).toMatchObject({ success: false, attempts: 0, metadata: { exitReason: "quota_reservation_denied" } });
+    expect(err.result?.stepHistory[0]).toMatchObject({
+      success: false,
+      attempts: 0,
+      metadata: { exitReason: "quota_reservation_denied" },
+    });
   });
 
   it("ExecutorCore.execute enforces limits passed directly", async () => {
@@ -68,10 +75,20 @@ describe("usage limits (cases 24-26, 28)", () => {
 
   it("a string output counts as one token, a usage() object as input + output tokens", async () => {
     const core = new ExecutorCore();
-    expect((await core.execute(Step.fromCallable(async () => "text", { name: "str" }), 0)).tokenCounts).toBe(1);
-    const withUsage = Step.fromCallable(async () => ({ output: "x", usage: () => ({ inputTokens: 3, outputTokens: 4, costUsd: 0.07 }) }), {
-      name: "u",
-    });
+    expect(
+      (
+        await core.execute(
+          Step.fromCallable(async () => "text", { name: "str" }),
+          0,
+        )
+      ).tokenCounts,
+    ).toBe(1);
+    const withUsage = Step.fromCallable(
+      async () => ({ output: "x", usage: () => ({ inputTokens: 3, outputTokens: 4, costUsd: 0.07 }) }),
+      {
+        name: "u",
+      },
+    );
     const sr = await core.execute(withUsage, 0);
     expect(sr.tokenCounts).toBe(7);
     expect(sr.costUsd).toBeCloseTo(0.07);

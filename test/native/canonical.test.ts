@@ -180,7 +180,7 @@ describe("value model", () => {
     expect(enc(new Stamp(5))).toBe(enc(new Date(5)));
   });
 
-  it("encodes class instances by own enumerable string keys", () => {
+  it("refuses class instances without toJSON (their state may be private), but encodes null-prototype objects", () => {
     class Point {
       y = 2;
       x = 1;
@@ -193,7 +193,11 @@ describe("value model", () => {
     }
     const point = new Point();
     Object.defineProperty(point, "hidden", { value: 1, enumerable: false });
-    expect(enc(point)).toBe(enc({ x: 1, y: 2 }));
+    expect(() => enc(point)).toThrow(NotEncodableError);
+    expect(() => enc({ p: point })).toThrow("class instance without a toJSON() method");
+    expect(() => enc(new Error("x"))).toThrow(NotEncodableError);
+    expect(() => enc(/re/)).toThrow(NotEncodableError);
+    expect(() => enc(new ArrayBuffer(2))).toThrow(NotEncodableError);
     expect(enc(Object.assign(Object.create(null), { b: 1, a: 2 }))).toBe(enc({ a: 2, b: 1 }));
   });
 

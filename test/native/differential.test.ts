@@ -9,6 +9,9 @@ import { hex, utf8 } from "./helpers.js";
 
 const fromCode = (code: number): string => String.fromCharCode(code);
 
+/** FLUJO_FC_SCALE=20 npm test -- test/native runs every property 20 times longer. */
+const runs = (n: number): number => Math.ceil(n * Number(process.env.FLUJO_FC_SCALE ?? 1));
+
 /** One UTF-16 unit or one code point, weighted towards the cases backends get wrong. */
 const anyUnit = fc.oneof(
   fc.integer({ min: 0x20, max: 0x7e }).map(fromCode),
@@ -115,7 +118,7 @@ describe(`differential: ${hot.kind} backend vs JS reference`, () => {
       fc.property(fc.oneof(fc.jsonValue(), fc.jsonValue({ stringUnit: anyUnit })), (value) => {
         expectAllEqual(utf8(JSON.stringify(value)));
       }),
-      { numRuns: 300 },
+      { numRuns: runs(300) },
     );
   });
 
@@ -124,7 +127,7 @@ describe(`differential: ${hot.kind} backend vs JS reference`, () => {
       fc.property(ws, jsonText, ws, (before, text, after) => {
         expectAllEqual(utf8(before + text + after));
       }),
-      { numRuns: 500 },
+      { numRuns: runs(500) },
     );
   });
 
@@ -139,6 +142,24 @@ describe(`differential: ${hot.kind} backend vs JS reference`, () => {
         const body = entries.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(",");
         expectAllEqual(utf8(`{${body}}`));
       }),
+    );
+  });
+
+  it("sorts objects with many keys the same way (JS switches sort strategy past 16 keys)", () => {
+    const key = fc.oneof(fc.nat({ max: 100 }).map(String), anyString);
+    fc.assert(
+      fc.property(fc.uniqueArray(key, { minLength: 10, maxLength: 40 }), (keys) => {
+        const forward = Object.fromEntries(keys.map((k, i) => [k, i]));
+        const backward = Object.fromEntries(
+          keys
+            .map((k, i) => [k, i] as const)
+            .slice()
+            .reverse(),
+        );
+        expect(hex(encodeCanonical(backward))).toBe(hex(encodeCanonical(forward)));
+        expectAllEqual(utf8(JSON.stringify(forward)));
+      }),
+      { numRuns: runs(200) },
     );
   });
 
@@ -161,7 +182,7 @@ describe(`differential: ${hot.kind} backend vs JS reference`, () => {
           expect(() => hot.hashJson(json)).toThrow();
         }
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 
@@ -195,7 +216,7 @@ describe(`differential: ${hot.kind} backend vs JS reference`, () => {
           outcome(() => jsBackend.canonicalizeJson(json)),
         );
       }),
-      { numRuns: 1000 },
+      { numRuns: runs(1000) },
     );
   });
 
@@ -206,7 +227,7 @@ describe(`differential: ${hot.kind} backend vs JS reference`, () => {
           outcome(() => jsBackend.canonicalizeJson(bytes)),
         );
       }),
-      { numRuns: 500 },
+      { numRuns: runs(500) },
     );
   });
 
@@ -217,7 +238,7 @@ describe(`differential: ${hot.kind} backend vs JS reference`, () => {
         expect(expected).toMatch(/^[0-9a-f]{32}$/);
         expect(jsBackend.hash128(bytes)).toBe(expected);
       }),
-      { numRuns: 300 },
+      { numRuns: runs(300) },
     );
   });
 

@@ -57,7 +57,12 @@ export function recorder(): { names: string[]; hook: (p: { eventName: string }) 
 }
 
 /** A logger that keeps messages instead of printing them. */
-export function memoryLogger(): { errors: string[]; warnings: string[]; error(m: string): void; warn(m: string): void } {
+export function memoryLogger(): {
+  errors: string[];
+  warnings: string[];
+  error(m: string): void;
+  warn(m: string): void;
+} {
   const errors: string[] = [];
   const warnings: string[] = [];
   return {

@@ -1,26 +1,33 @@
 import { isIsolatedView, mergeInto, unwrap } from "../../context/index.js";
 import {
   CancelledError,
+  errorMessage,
+  errorName,
   InfiniteRedirectError,
+  isControlError,
   MissingAgentError,
   PluginError,
   TypeMismatchError,
   UsageLimitExceededError,
-  errorMessage,
-  errorName,
-  isControlError,
 } from "../../domain/errors.js";
 import { PipelineResult, type StepResult, stepResult } from "../../domain/results.js";
 import { ZERO_USAGE } from "../../domain/usage.js";
 import { describe } from "../../dsl/config.js";
 import type { Step } from "../../dsl/step.js";
-import type { Agent, AgentFunction, PluginOutcome, Processor, Validator, ValidationResult } from "../../dsl/types.js";
+import type {
+  Agent,
+  AgentFunction,
+  PluginOutcome,
+  Processor,
+  ValidationResult,
+  Validator,
+} from "../../dsl/types.js";
 import { CallOptions, invokeAgent } from "../call.js";
 import type { Frame } from "../frame.js";
 import { type AgentPlan, agentPlan } from "../plan.js";
 import type { Policy } from "../registry.js";
 import { extractUsage, isAgentResult } from "../usage.js";
-import { formatIssues, applyOutputEffects, wroteContext } from "./effects.js";
+import { applyOutputEffects, formatIssues, wroteContext } from "./effects.js";
 
 /** Fallback chains longer than this are treated as loops, as in Flujo. */
 const MAX_FALLBACK_DEPTH = 10;
@@ -43,7 +50,14 @@ export const agentPolicy: Policy = async (frame, step, data) => {
         input = await runProcessors(plan.promptProcessors, input, new CallOptions(frame, plan));
       } catch (err) {
         if (isControlError(err)) throw err;
-        return finish(start, stepResult(step.name, { success: false, attempts: 1, feedback: `Agent execution failed: ${errorMessage(err)}` }));
+        return finish(
+          start,
+          stepResult(step.name, {
+            success: false,
+            attempts: 1,
+            feedback: `Agent execution failed: ${errorMessage(err)}`,
+          }),
+        );
       }
     }
   }
@@ -62,7 +76,13 @@ export const agentPolicy: Policy = async (frame, step, data) => {
       throw new UsageLimitExceededError(
         frame.quota.denial(estimate),
         new PipelineResult({
-          stepHistory: [stepResult(step.name, { success: false, attempts: 0, metadata: { exitReason: "quota_reservation_denied" } })],
+          stepHistory: [
+            stepResult(step.name, {
+              success: false,
+              attempts: 0,
+              metadata: { exitReason: "quota_reservation_denied" },
+            }),
+          ],
         }),
       );
     }
@@ -74,7 +94,8 @@ export const agentPolicy: Policy = async (frame, step, data) => {
       usage = extractUsage(raw, step.name);
     } catch (err) {
       frame.quota.reclaim(estimate, ZERO_USAGE);
-      if (frame.signal.aborted && !(err instanceof CancelledError)) throw new CancelledError("Run cancelled", { cause: err });
+      if (frame.signal.aborted && !(err instanceof CancelledError))
+        throw new CancelledError("Run cancelled", { cause: err });
       if (isControlError(err)) throw err;
       feedback = `Agent execution failed with ${errorName(err)}: ${errorMessage(err)}`;
       continue;
@@ -85,8 +106,17 @@ export const agentPolicy: Policy = async (frame, step, data) => {
     const breach = frame.quota.reclaim(estimate, usage);
     if (breach !== undefined) {
       // Flujo records the step whose usage crossed the limit as successful, then stops the run.
-      const breaching = stepResult(step.name, { output, success: true, attempts: attempt, tokenCounts: tokens, costUsd: cost });
-      throw new UsageLimitExceededError(breach, new PipelineResult({ stepHistory: [finish(start, breaching)] }));
+      const breaching = stepResult(step.name, {
+        output,
+        success: true,
+        attempts: attempt,
+        tokenCounts: tokens,
+        costUsd: cost,
+      });
+      throw new UsageLimitExceededError(
+        breach,
+        new PipelineResult({ stepHistory: [finish(start, breaching)] }),
+      );
     }
 
     if (!plan.bare) {
@@ -154,7 +184,7 @@ export const agentPolicy: Policy = async (frame, step, data) => {
       stepHistory: [],
     };
     const isolation = options.isolation;
-    if (isolation !== undefined && isolation.hasChanges()) {
+    if (isolation?.hasChanges()) {
       mergeInto(frame.context, isolation.changes());
       wroteContext.add(result);
     }
@@ -167,13 +197,19 @@ export const agentPolicy: Policy = async (frame, step, data) => {
     return finish(start, result);
   }
 
-  if (plan.fallback !== undefined) return runFallback(frame, step, plan, data, feedback ?? "", tokens, made, start, {});
-  return finish(start, stepResult(step.name, { success: false, attempts: made, tokenCounts: tokens, costUsd: cost, feedback }));
+  if (plan.fallback !== undefined)
+    return runFallback(frame, step, plan, data, feedback ?? "", tokens, made, start, {});
+  return finish(
+    start,
+    stepResult(step.name, { success: false, attempts: made, tokenCounts: tokens, costUsd: cost, feedback }),
+  );
 };
 
 /** Agents may return any thenable (a Bluebird or a custom promise), not only a native Promise. */
 function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
+  return (
+    typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function"
+  );
 }
 
 function finish(start: number, result: StepResult): StepResult {
@@ -212,13 +248,20 @@ async function runFallback(
     );
   }
   const fb = await frame.core.run({ ...frame, fallbackChain: chain }, fallback, data);
-  const metadata = { ...fb.metadata, ...extraMetadata, fallbackTriggered: true, originalError: primaryFeedback };
+  const metadata = {
+    ...fb.metadata,
+    ...extraMetadata,
+    fallbackTriggered: true,
+    originalError: primaryFeedback,
+  };
   if (fb.success) {
     return finish(start, {
       ...fb,
       tokenCounts: primaryTokens + fb.tokenCounts,
       attempts: primaryAttempts + fb.attempts,
-      feedback: step.config.preserveFallbackDiagnostics ? `Primary agent failed: ${primaryFeedback}` : undefined,
+      feedback: step.config.preserveFallbackDiagnostics
+        ? `Primary agent failed: ${primaryFeedback}`
+        : undefined,
       metadata,
     });
   }
@@ -243,7 +286,11 @@ async function checkInput(step: Step, data: unknown): Promise<void> {
   }
 }
 
-async function runProcessors(processors: readonly Processor[], data: unknown, options: CallOptions): Promise<unknown> {
+async function runProcessors(
+  processors: readonly Processor[],
+  data: unknown,
+  options: CallOptions,
+): Promise<unknown> {
   let current = data;
   for (const p of processors) {
     current = typeof p === "function" ? await p(current, options) : await p.process(current, options);
@@ -253,7 +300,12 @@ async function runProcessors(processors: readonly Processor[], data: unknown, op
 
 /** Flujo hands plugins a dict: a plain-object output as it is, anything else as `{ output }`. */
 function pluginData(output: unknown): Record<string, unknown> {
-  if (typeof output === "object" && output !== null && !Array.isArray(output) && Object.getPrototypeOf(output) === Object.prototype) {
+  if (
+    typeof output === "object" &&
+    output !== null &&
+    !Array.isArray(output) &&
+    Object.getPrototypeOf(output) === Object.prototype
+  ) {
     return output as Record<string, unknown>;
   }
   return { output };
@@ -293,12 +345,16 @@ async function runPlugins(
         throw new PluginError(`Plugin ${nameOf(plugin)} failed: ${errorMessage(err)}`);
       }
       if (typeof outcome !== "object" || outcome === null || typeof outcome.success !== "boolean") {
-        throw new PluginError(`Plugin ${nameOf(plugin)} returned ${describe(outcome)}; expected { success, feedback?, redirectTo?, newSolution? }`);
+        throw new PluginError(
+          `Plugin ${nameOf(plugin)} returned ${describe(outcome)}; expected { success, feedback?, redirectTo?, newSolution? }`,
+        );
       }
       if (outcome.redirectTo !== undefined && outcome.redirectTo !== null) {
         const target = outcome.redirectTo;
         if (redirected.has(target)) {
-          throw new InfiniteRedirectError(`Redirect loop detected in step '${step.name}': agent '${nameOf(target)}' was already redirected to`);
+          throw new InfiniteRedirectError(
+            `Redirect loop detected in step '${step.name}': agent '${nameOf(target)}' was already redirected to`,
+          );
         }
         redirected.add(target);
         const raw = await callRedirect(target, originalInput, options);
@@ -312,7 +368,9 @@ async function runPlugins(
         break;
       }
       if (!outcome.success) {
-        throw new PluginError(`Plugin validation failed: ${outcome.feedback || "Plugin failed without feedback"}`);
+        throw new PluginError(
+          `Plugin validation failed: ${outcome.feedback || "Plugin failed without feedback"}`,
+        );
       }
       if (outcome.newSolution !== undefined) {
         current = outcome.newSolution;
@@ -322,17 +380,26 @@ async function runPlugins(
     }
     if (!again) return { output: current, tokens, costUsd };
   }
-  throw new PluginError(`Plugins of step '${step.name}' kept redirecting or repairing after ${MAX_PLUGIN_ROUNDS} rounds`);
+  throw new PluginError(
+    `Plugins of step '${step.name}' kept redirecting or repairing after ${MAX_PLUGIN_ROUNDS} rounds`,
+  );
 }
 
 function callRedirect(target: Agent | AgentFunction, input: unknown, options: CallOptions): unknown {
   if (typeof target === "function") return target(input, options);
-  if (typeof target === "object" && target !== null && typeof target.run === "function") return target.run(input, options);
-  throw new PluginError(`redirectTo must be an agent (a function or an object with run()), got ${describe(target)}`);
+  if (typeof target === "object" && target !== null && typeof target.run === "function")
+    return target.run(input, options);
+  throw new PluginError(
+    `redirectTo must be an agent (a function or an object with run()), got ${describe(target)}`,
+  );
 }
 
 /** Returns the first invalid result's feedback, or undefined when every validator passes. Validators never retry. */
-async function runValidators(validators: readonly Validator[], output: unknown, options: CallOptions): Promise<string | undefined> {
+async function runValidators(
+  validators: readonly Validator[],
+  output: unknown,
+  options: CallOptions,
+): Promise<string | undefined> {
   for (const v of validators) {
     let result: ValidationResult;
     try {

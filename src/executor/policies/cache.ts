@@ -27,7 +27,13 @@ export const cachePolicy: Policy = async (frame, step, data) => {
     });
   }
   const inner = withoutExecutorCache(frame);
-  return cachedExecution(frame, key, cached.cacheBackend, () => frame.core.run(inner, wrapped, data), wrapped);
+  return cachedExecution(
+    frame,
+    key,
+    cached.cacheBackend,
+    () => frame.core.run(inner, wrapped, data),
+    wrapped,
+  );
 };
 
 /** The wrapped step of a CacheStep must not be cached a second time by the executor cache. */
@@ -51,7 +57,8 @@ export function cachedExecution(
   canStore?: (result: StepResult) => boolean,
 ): Promise<StepResult> {
   const got = safeGet(frame, backend, key, step.name);
-  if (got instanceof Promise) return got.then((hit) => afterGet(frame, key, backend, run, step, canStore, hit));
+  if (got instanceof Promise)
+    return got.then((hit) => afterGet(frame, key, backend, run, step, canStore, hit));
   return afterGet(frame, key, backend, run, step, canStore, got);
 }
 
@@ -78,7 +85,8 @@ function afterGet(
   return promise.then(
     (result) => {
       map.delete(key);
-      if (result.success && (canStore === undefined || canStore(result))) return store(frame, backend, key, step, result);
+      if (result.success && (canStore === undefined || canStore(result)))
+        return store(frame, backend, key, step, result);
       return result;
     },
     (err: unknown) => {
@@ -104,20 +112,39 @@ async function joinRunning(
   return run();
 }
 
-function store(frame: Frame, backend: CacheBackend, key: string, step: Step, result: StepResult): StepResult | Promise<StepResult> {
+function store(
+  frame: Frame,
+  backend: CacheBackend,
+  key: string,
+  step: Step,
+  result: StepResult,
+): StepResult | Promise<StepResult> {
   const frozen = freezeForCache(result);
   if (frozen === undefined) return result;
-  const warn = (err: unknown) => frame.core.logger.warn(`Cache set failed for step '${step.name}': ${errorMessage(err)}`);
+  const warn = (err: unknown) =>
+    frame.core.logger.warn(`Cache set failed for step '${step.name}': ${errorMessage(err)}`);
   try {
     const done = backend.set(key, frozen);
-    if (done instanceof Promise) return done.then(() => result, (err: unknown) => (warn(err), result));
+    if (done instanceof Promise)
+      return done.then(
+        () => result,
+        (err: unknown) => {
+          warn(err);
+          return result;
+        },
+      );
   } catch (err) {
     warn(err);
   }
   return result;
 }
 
-function safeGet(frame: Frame, backend: CacheBackend, key: string, name: string): StepResult | undefined | Promise<StepResult | undefined> {
+function safeGet(
+  frame: Frame,
+  backend: CacheBackend,
+  key: string,
+  name: string,
+): StepResult | undefined | Promise<StepResult | undefined> {
   const warn = (err: unknown) => {
     frame.core.logger.warn(`Cache get failed for step '${name}': ${errorMessage(err)}`);
     return undefined;

@@ -15,7 +15,11 @@ export const wroteContext = new WeakSet<object>();
  * context schema, rolled back on failure) and `stepOutputs[name]`. Returns a failure feedback, or undefined.
  * Shared by fresh results and cache hits so both leave the context in the same state.
  */
-export function applyOutputEffects(frame: Frame, step: Step, output: unknown): string | undefined | Promise<string | undefined> {
+export function applyOutputEffects(
+  frame: Frame,
+  step: Step,
+  output: unknown,
+): string | undefined | Promise<string | undefined> {
   const ctx = frame.context;
   if (step.sinkTo === undefined && !step.updatesContext) {
     recordStepOutput(ctx, step.name, output);
@@ -76,7 +80,10 @@ export async function validateContext(schema: Schema, ctx: Ctx): Promise<string 
 }
 
 export function formatIssues(
-  issues: ReadonlyArray<{ message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> | undefined }>,
+  issues: ReadonlyArray<{
+    message: string;
+    path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> | undefined;
+  }>,
 ): string {
   return issues
     .map((issue) => {

@@ -1,5 +1,5 @@
 import { isolate, mergeInto } from "../../context/index.js";
-import { UsageLimitExceededError, errorMessage } from "../../domain/errors.js";
+import { errorMessage, UsageLimitExceededError } from "../../domain/errors.js";
 import { PipelineResult, type StepResult, stepResult } from "../../domain/results.js";
 import type { LoopStep } from "../../dsl/loop.js";
 import type { Frame } from "../frame.js";

@@ -48,6 +48,7 @@ export type NotEncodableKind =
   | "WeakMap"
   | "WeakSet"
   | "Promise"
+  | "class instance"
   | "cycle"
   | "depth";
 
@@ -74,6 +75,8 @@ function describeKind(kind: NotEncodableKind): string {
       return "a cycle (the value contains itself)";
     case "depth":
       return `a value nested deeper than ${MAX_DEPTH} levels`;
+    case "class instance":
+      return "a class instance without a toJSON() method (give it one, or pass plain data)";
     default:
       return `a ${kind}`;
   }
@@ -257,9 +260,14 @@ export class CanonicalWriter {
       throw new EncodeFailure("WeakSet");
     } else if (value instanceof Promise) {
       throw new EncodeFailure("Promise");
-    } else {
-      // Class instances: own enumerable string-keyed properties, like a plain object.
+    } else if (!allowToJSON) {
+      // What a toJSON returned is the representation its author chose: encode it by its own properties.
       this.writeObject(value as Record<string, unknown>, depth);
+    } else {
+      // Class instances without toJSON (including ArrayBuffer, RegExp, Error, other typed arrays) are
+      // refused: their state often lives in private fields or internal slots that own properties do not
+      // show, so encoding them as their own properties would give different values one key.
+      throw new EncodeFailure("class instance");
     }
   }
 
@@ -293,8 +301,7 @@ export class CanonicalWriter {
     const inner = depth + 1;
     if (inner > MAX_DEPTH) throw new EncodeFailure("depth");
     const keys = Object.keys(obj);
-    // The default sort compares UTF-16 code units, which is the order the spec asks for.
-    if (keys.length > 1) keys.sort();
+    sortKeys(keys);
     this.ensure(5);
     this.buf[this.pos++] = TAG_OBJECT;
     const countAt = this.pos;
@@ -414,6 +421,28 @@ export class CanonicalWriter {
     this.pos = lenAt;
     this.writeU32(pos - lenAt - 4);
     this.pos = pos;
+  }
+}
+
+/**
+ * Sorts by UTF-16 code units, the order the spec asks for (both `<` on strings and the default
+ * `Array.prototype.sort` compare that way). Most objects have a handful of keys, where an inline
+ * insertion sort is several times faster than calling `sort()`.
+ */
+function sortKeys(keys: string[]): void {
+  const n = keys.length;
+  if (n > 16) {
+    keys.sort();
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const key = keys[i];
+    let j = i - 1;
+    while (j >= 0 && keys[j] > key) {
+      keys[j + 1] = keys[j];
+      j--;
+    }
+    keys[j + 1] = key;
   }
 }
 

@@ -15,7 +15,11 @@ const CANONICAL_NAN: u64 = 0x7ff8_0000_0000_0000;
 
 /// Tag and payload of a number.
 pub(super) fn write_number(out: &mut Vec<u8>, n: f64) {
-    let bits = if n.is_nan() { CANONICAL_NAN } else { n.to_bits() };
+    let bits = if n.is_nan() {
+        CANONICAL_NAN
+    } else {
+        n.to_bits()
+    };
     out.push(TAG_NUMBER);
     out.extend_from_slice(&bits.to_be_bytes());
 }

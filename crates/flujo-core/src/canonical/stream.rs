@@ -79,9 +79,9 @@ impl StreamEncoder {
     /// drops repeated keys but the last; returns how many entries are left.
     fn sort_entries(&mut self, first: usize) -> usize {
         let entries = self.entries.get(first..).unwrap_or_default();
-        let sorted = entries
-            .windows(2)
-            .all(|pair| matches!(pair, [a, b] if cmp_code_units(self.key_of(a), self.key_of(b)).is_lt()));
+        let sorted = entries.windows(2).all(
+            |pair| matches!(pair, [a, b] if cmp_code_units(self.key_of(a), self.key_of(b)).is_lt()),
+        );
         if sorted {
             return entries.len();
         }
