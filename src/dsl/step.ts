@@ -1,9 +1,16 @@
 import type { CacheBackend } from "../cache/backend.js";
 import { InMemoryCache } from "../cache/memory.js";
 import { ConfigurationError } from "../domain/errors.js";
+import type { BranchOptions, ConditionalStep } from "./conditional.js";
 import { describe, resolveConfig, type StepConfig, type StepConfigInput } from "./config.js";
+import type { HumanInTheLoopOptions, HumanInTheLoopStep } from "./hitl.js";
 import type { LoopOptions, LoopStep } from "./loop.js";
+import type { MapOptions, MapStep } from "./map.js";
+import type { ParallelOptions, ParallelStep } from "./parallel.js";
 import { Pipeline } from "./pipeline.js";
+import type { RefineOptions } from "./refine.js";
+import type { DynamicParallelRouterStep, RouterOptions } from "./router.js";
+import type { StateMachineOptions, StateMachineStep } from "./stateMachine.js";
 import type { Agent, AgentFunction, AgentProcessors, Plugin, Processor, Schema, Validator } from "./types.js";
 
 export type FailureHandler = () => void | Promise<void>;
@@ -181,6 +188,41 @@ export class Step<In = unknown, Out = unknown> {
     return kind("loopUntil")(options as LoopOptions) as LoopStep<In, Out>;
   }
 
+  /** Flujo's `map_over`: runs `body` once per item of the context field `iterableInput`. */
+  static mapOver(options: MapOptions): MapStep {
+    return kind("mapOver")(options) as MapStep;
+  }
+
+  /** Flujo's `branch_on`: runs the branch whose key `condition(data, context)` returns. */
+  static branchOn(options: BranchOptions): ConditionalStep {
+    return kind("branchOn")(options) as ConditionalStep;
+  }
+
+  /** Flujo's `parallel`: runs the branches concurrently on the same input and merges their contexts. */
+  static parallel(options: ParallelOptions): ParallelStep {
+    return kind("parallel")(options) as ParallelStep;
+  }
+
+  /** Flujo's `dynamic_parallel_branch`: a router agent picks which branches run in parallel. */
+  static dynamicParallelBranch(options: RouterOptions): DynamicParallelRouterStep {
+    return kind("dynamicParallelBranch")(options) as DynamicParallelRouterStep;
+  }
+
+  /** A state machine over named state pipelines with transitions. */
+  static stateMachine(options: StateMachineOptions): StateMachineStep {
+    return kind("stateMachine")(options) as StateMachineStep;
+  }
+
+  /** Flujo's `human_in_the_loop`: pauses the run until `runner.resume(paused, input)`. */
+  static humanInTheLoop(options: HumanInTheLoopOptions): HumanInTheLoopStep {
+    return kind("humanInTheLoop")(options) as HumanInTheLoopStep;
+  }
+
+  /** Flujo's `refine_until`: a generator/critic loop, returned as a pipeline. */
+  static refineUntil(options: RefineOptions): Pipeline {
+    return kind("refineUntil")(options);
+  }
+
   /** Wraps a step so its successful results are cached by input (Flujo's CacheStep). */
   static cached<In, Out>(step: Step<In, Out>, options: { backend?: CacheBackend } = {}): CacheStep<In, Out> {
     return new CacheStep(step, options.backend);
@@ -261,7 +303,16 @@ export class CacheStep<In = unknown, Out = unknown> extends Step<In, Out> {
  * Step, so step.ts cannot import them at run time without an import cycle; `Step.loopUntil` and friends
  * reach them through this table instead. src/index.ts imports every kind, so the table is always full.
  */
-export const stepKinds: { loopUntil?: (options: LoopOptions) => Step } = {};
+export const stepKinds: {
+  loopUntil?: (options: LoopOptions) => Step;
+  mapOver?: (options: MapOptions) => Step;
+  branchOn?: (options: BranchOptions) => Step;
+  parallel?: (options: ParallelOptions) => Step;
+  dynamicParallelBranch?: (options: RouterOptions) => Step;
+  stateMachine?: (options: StateMachineOptions) => Step;
+  humanInTheLoop?: (options: HumanInTheLoopOptions) => Step;
+  refineUntil?: (options: RefineOptions) => Pipeline;
+} = {};
 
 function kind<K extends keyof typeof stepKinds>(name: K): NonNullable<(typeof stepKinds)[K]> {
   const builder = stepKinds[name];
