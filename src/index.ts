@@ -13,12 +13,26 @@ export { BranchFailureStrategy, MergeStrategy } from "./domain/strategies.js";
 export type { Span } from "./domain/trace.js";
 export type { UsageEstimate, UsageLimits } from "./domain/usage.js";
 export { Quota } from "./domain/usage.js";
+export type { BranchKey, BranchOptions } from "./dsl/conditional.js";
+export { ConditionalStep } from "./dsl/conditional.js";
 export type { StepConfig, StepConfigInput } from "./dsl/config.js";
 export { DEFAULT_STEP_CONFIG } from "./dsl/config.js";
+export type { HumanInTheLoopOptions } from "./dsl/hitl.js";
+export { HumanInTheLoopStep } from "./dsl/hitl.js";
 export type { LoopOptions } from "./dsl/loop.js";
 export { LoopStep } from "./dsl/loop.js";
+export type { MapOptions } from "./dsl/map.js";
+export { MapStep } from "./dsl/map.js";
+export type { ParallelOptions, ParallelReducer } from "./dsl/parallel.js";
+export { ParallelStep } from "./dsl/parallel.js";
 export type { PipelineOptions } from "./dsl/pipeline.js";
 export { Pipeline, pipeline } from "./dsl/pipeline.js";
+export type { RefinementCheck, RefinementInput, RefineOptions } from "./dsl/refine.js";
+export { RefinementLoopStep } from "./dsl/refine.js";
+export type { RouterOptions } from "./dsl/router.js";
+export { DynamicParallelRouterStep } from "./dsl/router.js";
+export type { StateMachineOptions, TransitionPayload, TransitionRule } from "./dsl/stateMachine.js";
+export { StateMachineStep } from "./dsl/stateMachine.js";
 export type { CallableStepOptions, FailureHandler, StepOptions } from "./dsl/step.js";
 export { CacheStep, Step } from "./dsl/step.js";
 export type {
@@ -36,6 +50,8 @@ export type {
   ValidationResult,
   Validator,
 } from "./dsl/types.js";
+export type { ValidateGraphOptions, ValidationFinding, ValidationReport } from "./dsl/validate.js";
+export { validateGraph } from "./dsl/validate.js";
 export type { ExecuteOptions, ExecutorCoreOptions } from "./executor/core.js";
 export { ExecutorCore } from "./executor/core.js";
 export type { Frame } from "./executor/frame.js";
@@ -43,6 +59,7 @@ export type { Policy, StepClass } from "./executor/registry.js";
 export { AgentOutput } from "./executor/usage.js";
 export type { BackendKind } from "./native/backend.js";
 export { backend, nativeLoadError } from "./native/index.js";
+export type { AsStepOptions } from "./runner/compose.js";
 export type { ChunkEvent, RunEvent, StepEvent } from "./runner/events.js";
 export type { FlujoOptions, RunCallOptions } from "./runner/flujo.js";
 export { Flujo } from "./runner/flujo.js";

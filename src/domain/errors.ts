@@ -53,14 +53,48 @@ export class PipelineAbortSignal extends ControlFlowError {
     super(message, { code: "PIPELINE_ABORT" });
   }
 }
+/** Where a loop stopped when a step of its body paused; plain data, kept in the paused context. */
+export interface LoopPause {
+  /** The loop's name (a sanity check when the loop re-enters on resume). */
+  loop: string;
+  /** The iteration that paused (1-based). */
+  iteration: number;
+  /** Index in the loop body of the step that paused; resume re-runs that step. */
+  stepIndex: number;
+  stepName: string;
+  /** The input the paused step received. */
+  lastOutput: unknown;
+  /** Usage of the loop's body steps that completed before the pause. */
+  costUsd: number;
+  tokens: number;
+}
+
+/**
+ * Raised by a human-in-the-loop step to pause the run. The runner turns it into a paused PipelineResult.
+ * Loops add where they stopped to `loops` (innermost first) as the pause propagates outward.
+ */
 export class PausedException extends ControlFlowError {
-  constructor(message = "Paused for HITL") {
+  /** The HITL step that paused, when one did. */
+  readonly stepName: string | undefined;
+  /** The input of that step. */
+  readonly stepInput: unknown;
+  readonly loops: LoopPause[] = [];
+  constructor(message = "Paused for HITL", options: { stepName?: string; stepInput?: unknown } = {}) {
     super(message, { code: "PAUSED" });
+    this.stepName = options.stepName;
+    this.stepInput = options.stepInput;
   }
 }
 
 export class ContextError extends FlujoError {}
-export class PipelineContextInitializationError extends ContextError {}
+export class PipelineContextInitializationError extends ContextError {
+  /** The top-level context fields the schema rejected (missing or invalid). */
+  readonly fields: readonly string[];
+  constructor(message: string, options: { fields?: readonly string[]; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.fields = options.fields ?? [];
+  }
+}
 export class ContextInheritanceError extends ContextError {
   readonly missingFields: string[];
   readonly parentContextKeys: string[];
@@ -76,6 +110,26 @@ export class ContextMergeError extends ContextError {}
 
 export class ValidationError extends FlujoError {}
 export class TypeMismatchError extends ValidationError {}
+/**
+ * `runner.resume` got a human input that the paused HITL step's `inputSchema` rejects. Nothing was changed:
+ * the paused result can be resumed again with a valid input.
+ */
+export class HumanInputValidationError extends ValidationError {
+  readonly stepName: string;
+  readonly issues: ReadonlyArray<{
+    message: string;
+    path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>;
+  }>;
+  constructor(
+    message: string,
+    stepName: string,
+    issues: ReadonlyArray<{ message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> }>,
+  ) {
+    super(message);
+    this.stepName = stepName;
+    this.issues = issues;
+  }
+}
 
 /** Errors that pass through the executor untouched instead of becoming a failed StepResult. */
 export function isControlError(err: unknown): boolean {

@@ -1,3 +1,4 @@
+import { defaultPipelineContext } from "./context.js";
 import type { Span } from "./trace.js";
 
 /** The outcome of one step. Field names are Flujo's, in camelCase. */
@@ -66,10 +67,88 @@ export class PipelineResult<Ctx extends object = Record<string, unknown>> {
     return last?.output;
   }
 
+  /**
+   * Plain data for `JSON.stringify`: the fields, plus `status` and `output` for readers. Step results'
+   * `branchContext` (the context object, or a view of it, after each step) is left out: the final context
+   * is serialized once, as `finalPipelineContext`.
+   */
+  toJSON(): Record<string, unknown> {
+    return {
+      stepHistory: this.stepHistory.map(withoutContext),
+      totalCostUsd: this.totalCostUsd,
+      totalTokens: this.totalTokens,
+      finalPipelineContext: this.finalPipelineContext,
+      traceTree: this.traceTree,
+      success: this.success,
+      status: this.status,
+      output: this.output,
+    };
+  }
+
+  /**
+   * A PipelineResult from what `JSON.stringify(result)` produced (the parsed object or the JSON text), e.g. a
+   * paused result stored while waiting for a human, which `runner.resume` then accepts. Context keys
+   * that JSON dropped (undefined values) come back as PipelineContext defaults; totals are kept as stored.
+   */
+  static fromJSON<C extends object = import("./context.js").PipelineContext>(
+    data: unknown,
+  ): PipelineResult<C> {
+    const raw = typeof data === "string" ? (JSON.parse(data) as unknown) : data;
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+      throw new TypeError("PipelineResult.fromJSON needs an object (or its JSON text)");
+    }
+    const obj = raw as Record<string, unknown>;
+    const history = Array.isArray(obj.stepHistory) ? obj.stepHistory.map(stepResultFromJSON) : [];
+    const ctx = obj.finalPipelineContext;
+    let context: C | undefined;
+    if (typeof ctx === "object" && ctx !== null && !Array.isArray(ctx)) {
+      const fields = ctx as Record<string, unknown>;
+      const base = defaultPipelineContext(typeof fields.runId === "string" ? fields.runId : undefined);
+      context = Object.assign(base, fields) as unknown as C;
+    }
+    const result = new PipelineResult<C>({
+      stepHistory: history,
+      finalPipelineContext: context,
+      success: typeof obj.success === "boolean" ? obj.success : undefined,
+    });
+    if (typeof obj.totalCostUsd === "number") result.totalCostUsd = obj.totalCostUsd;
+    if (typeof obj.totalTokens === "number") result.totalTokens = obj.totalTokens;
+    if (obj.traceTree !== undefined && obj.traceTree !== null) result.traceTree = obj.traceTree as Span;
+    return result;
+  }
+
   get status(): RunStatus {
     const status = (this.finalPipelineContext as { status?: unknown } | undefined)?.status;
     if (status === "running" || status === "paused" || status === "completed" || status === "failed")
       return status;
     return this.success ? "completed" : "failed";
   }
+}
+
+function withoutContext(result: StepResult): StepResult {
+  const copy = { ...result, branchContext: undefined };
+  if (result.stepHistory.length > 0) copy.stepHistory = result.stepHistory.map(withoutContext);
+  return copy;
+}
+
+function stepResultFromJSON(value: unknown): StepResult {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TypeError("PipelineResult.fromJSON: each stepHistory entry must be an object");
+  }
+  const r = value as Record<string, unknown>;
+  const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
+  return stepResult(typeof r.name === "string" ? r.name : "", {
+    output: r.output,
+    success: typeof r.success === "boolean" ? r.success : undefined,
+    attempts: num(r.attempts),
+    latencyS: num(r.latencyS),
+    tokenCounts: num(r.tokenCounts),
+    costUsd: num(r.costUsd),
+    feedback: typeof r.feedback === "string" ? r.feedback : undefined,
+    metadata:
+      typeof r.metadata === "object" && r.metadata !== null
+        ? (r.metadata as Record<string, unknown>)
+        : undefined,
+    stepHistory: Array.isArray(r.stepHistory) ? r.stepHistory.map(stepResultFromJSON) : undefined,
+  });
 }

@@ -2,6 +2,7 @@ import { ConfigurationError } from "../domain/errors.js";
 import type { HookFunction } from "../telemetry/events.js";
 import { describe } from "./config.js";
 import { Step } from "./step.js";
+import { type ValidateGraphOptions, type ValidationReport, validateGraph } from "./validate.js";
 
 export interface PipelineOptions {
   hooks?: readonly HookFunction[];
@@ -59,6 +60,24 @@ export class Pipeline<In = unknown, Out = unknown> {
     });
   }
 
+  /**
+   * Flujo's `validate_graph`: static checks of this pipeline and every nested step (dsl/validate.ts).
+   * With `raiseOnError`, any error throws ConfigurationError("Pipeline validation failed: ...").
+   */
+  /**
+   * This pipeline as one step of another (Flujo's `as_step`): it runs in a runner of its own with default
+   * options. For hooks, limits or a context schema, build the runner and call `runner.asStep(name)`.
+   */
+  asStep(name: string, options: { inheritContext?: boolean } = {}): Step<In, unknown> {
+    const compose = composers.asStep;
+    if (compose === undefined) throw new Error('Pipeline.asStep is not available: import it from "flujo"');
+    return compose(this as Pipeline, name, options) as Step<In, unknown>;
+  }
+
+  validateGraph(options: ValidateGraphOptions = {}): ValidationReport {
+    return validateGraph(this, options);
+  }
+
   /** A copy with hooks added. */
   withHooks(options: PipelineOptions): Pipeline<In, Out> {
     return new Pipeline<In, Out>(this.steps, {
@@ -67,6 +86,14 @@ export class Pipeline<In = unknown, Out = unknown> {
     });
   }
 }
+
+/**
+ * Filled in by runner/compose.ts: composing a pipeline into a step needs the runner, which imports this
+ * module, so the link is made at load time instead of by an import (as `stepKinds` does for step kinds).
+ */
+export const composers: {
+  asStep?: (pipeline: Pipeline, name: string, options: { inheritContext?: boolean }) => Step;
+} = {};
 
 type Composable = Step | Pipeline;
 

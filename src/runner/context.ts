@@ -1,7 +1,7 @@
 import { defaultPipelineContext, newRunId, type PipelineContext } from "../domain/context.js";
 import { errorMessage, PipelineContextInitializationError } from "../domain/errors.js";
 import type { Schema } from "../dsl/types.js";
-import { validateContext } from "../executor/policies/effects.js";
+import { formatIssues, issueFields, validateContext } from "../executor/policies/effects.js";
 
 const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 
@@ -51,7 +51,8 @@ export async function buildRunContext(
     const issues = await validateContext(schema, ctx);
     if (issues !== undefined) {
       throw new PipelineContextInitializationError(
-        `Failed to initialize context with model ${schemaName} and initial data. ${issues}`,
+        `Failed to initialize context with model ${schemaName} and initial data. ${formatIssues(issues)}`,
+        { fields: issueFields(issues) },
       );
     }
   }

@@ -1,24 +1,36 @@
 import type { CacheBackend } from "../cache/backend.js";
-import { mergeInto } from "../context/index.js";
+import { mergeInto, unwrap } from "../context/index.js";
 import type { PipelineContext } from "../domain/context.js";
 import {
   CancelledError,
   ConfigurationError,
   errorMessage,
+  type LoopPause,
+  PausedException,
   PipelineAbortSignal,
   ResumeError,
   UsageLimitExceededError,
 } from "../domain/errors.js";
 import { PipelineResult, type RunStatus, type StepResult } from "../domain/results.js";
-import { checkUsageLimits, Quota, type UsageLimits } from "../domain/usage.js";
+import {
+  checkUsageLimits,
+  Quota,
+  type UsageEstimate,
+  type UsageLimits,
+  ZERO_USAGE,
+} from "../domain/usage.js";
 import { describe } from "../dsl/config.js";
+import { HumanInTheLoopStep } from "../dsl/hitl.js";
 import { Pipeline } from "../dsl/pipeline.js";
 import { Step } from "../dsl/step.js";
 import type { Schema } from "../dsl/types.js";
+import { findStep, isHumanInTheLoopStep } from "../dsl/validate.js";
 import { ExecutorCore } from "../executor/core.js";
-import type { Frame } from "../executor/frame.js";
+import type { Frame, HitlAnswer, ResumeCursor } from "../executor/frame.js";
+import { appendTurn, applyHumanInput, asText, parseHumanInput } from "../executor/policies/hitl.js";
 import type { HookFunction } from "../telemetry/events.js";
 import { HookDispatcher, type Logger, onlyPostRun } from "../telemetry/hooks.js";
+import { type AsStepOptions, asStep } from "./compose.js";
 import { buildRunContext } from "./context.js";
 import type { RunEvent, RunSink } from "./events.js";
 import { eventStream } from "./stream.js";
@@ -53,6 +65,26 @@ interface Start {
   context: PipelineContext;
   history: StepResult[];
 }
+
+/** How a resumed run starts (runner.resume). */
+interface Resumption {
+  /** The top-level HITL step the run paused at; the answer is its output and the run goes on after it. */
+  hitl: HumanInTheLoopStep | undefined;
+  answer: unknown;
+  /** For a step that paused inside (a loop, a branch): re-run with this on its frame. */
+  cursor: ResumeCursor | undefined;
+  /** Usage of loop iterations done before the pause (not in the history), charged to the budget again. */
+  carried: UsageEstimate;
+}
+
+/** Flujo's loop resume fields, cleared when a run resumes. */
+const LOOP_FIELDS = [
+  "loopIterationIndex",
+  "loopStepIndex",
+  "loopLastOutput",
+  "loopResumeRequiresHitlOutput",
+  "loopPausedStepName",
+] as const;
 
 /** The runner: executes a pipeline's top-level steps with hooks, budgets and the run lifecycle of Flujo. */
 export class Flujo<In = unknown, Out = unknown> {
@@ -102,8 +134,16 @@ export class Flujo<In = unknown, Out = unknown> {
   }
 
   /**
-   * Continues a paused run with the human's input: it is recorded in hitlHistory and becomes the input of
-   * the step the run paused at.
+   * Continues a paused run with the human's answer (flujo-behaviour.md §2.13). The answer is checked
+   * against the paused HITL step's inputSchema first: a rejected answer throws HumanInputValidationError
+   * and changes nothing, so the paused result can be resumed again. Then the answer is recorded
+   * (hitlHistory, conversationHistory, commandLog, userInput). A top-level HITL step gets the answer as its
+   * output (sinkTo, updatesContext, stepOutputs, post_step) and the run goes on with the next step; a step
+   * that paused inside (a loop, a branch) is re-run with the answer as its input, and its HITL step takes
+   * the answer. The paused result's context is continued in place; the returned result is a new one whose
+   * history starts with the paused result's. pre_run does not fire again; post_run does.
+   *
+   * A paused result that went through JSON is accepted after `PipelineResult.fromJSON`.
    */
   async resume(
     paused: PipelineResult<PipelineContext>,
@@ -114,24 +154,57 @@ export class Flujo<In = unknown, Out = unknown> {
     if (context === undefined || context === null)
       throw new ResumeError("Cannot resume pipeline without context");
     if (context.status !== "paused") throw new ResumeError("Pipeline is not paused");
+    const steps = this.pipeline.steps;
     const index = paused.stepHistory.length;
-    if (index >= this.pipeline.steps.length) throw new ResumeError("No steps remaining to resume");
-    context.userInput = humanInput;
-    context.hitlHistory = [
-      ...(context.hitlHistory ?? []),
-      {
-        messageToHuman: String(context.pauseMessage ?? ""),
-        humanResponse: humanInput,
-        timestamp: new Date().toISOString(),
-      },
-    ];
-    context.status = "running";
-    context.pauseMessage = undefined;
+    if (index >= steps.length) throw new ResumeError("No steps remaining to resume");
+    const step = steps[index];
+    const hitlData = isRecord(context.hitlData) ? context.hitlData : {};
+    const hitlName = typeof hitlData.lastHitlStep === "string" ? hitlData.lastHitlStep : undefined;
+    const target =
+      step instanceof HumanInTheLoopStep
+        ? step
+        : hitlName === undefined
+          ? undefined
+          : findStep(step, (s) => isHumanInTheLoopStep(s) && s.name === hitlName);
+    // Validate before touching the context: a rejected answer leaves the paused result resumable.
+    const answer = target === undefined ? humanInput : await parseHumanInput(target, humanInput);
+    // Another resume of the same result may have started while the answer was being checked.
+    if (context.status !== "paused") throw new ResumeError("Pipeline is not paused");
+    const loops = loopPauses(hitlData.loopStack);
+    const replay = hitlAnswers(hitlData.replay);
+    recordAnswer(context, answer);
+    const carried = { costUsd: 0, tokens: 0 };
+    for (const entry of loops) {
+      carried.costUsd += entry.costUsd;
+      carried.tokens += entry.tokens;
+    }
+    const resumption: Resumption =
+      step instanceof HumanInTheLoopStep
+        ? { hitl: step, answer, cursor: undefined, carried }
+        : {
+            hitl: undefined,
+            answer,
+            cursor: {
+              pending: target !== undefined,
+              hitlStep: target?.name,
+              input: answer,
+              loops,
+              replay,
+              consumed: [],
+            },
+            carried,
+          };
     return this.#execute(
-      { index, data: humanInput, context, history: [...paused.stepHistory] },
+      { index, data: answer, context, history: [...paused.stepHistory] },
       options.signal,
       undefined,
+      resumption,
     );
+  }
+
+  /** This runner as one step of another pipeline (Flujo's `as_step`); see runner/compose.ts. */
+  asStep(name: string, options: AsStepOptions = {}): Step<In, PipelineResult> {
+    return asStep(this, name, options);
   }
 
   #context(input: unknown, options: RunCallOptions): Promise<PipelineContext> {
@@ -149,6 +222,7 @@ export class Flujo<In = unknown, Out = unknown> {
     start: Start,
     signal: AbortSignal | undefined,
     sink: RunSink | undefined,
+    resumption?: Resumption,
   ): Promise<PipelineResult<PipelineContext>> {
     const ctx = start.context;
     const hooks = this.#hooks;
@@ -160,6 +234,7 @@ export class Flujo<In = unknown, Out = unknown> {
     });
     for (const r of start.history)
       quota.reclaim({ costUsd: 0, tokens: 0 }, { costUsd: r.costUsd, tokens: r.tokenCounts });
+    if (resumption !== undefined) quota.reclaim(ZERO_USAGE, resumption.carried);
     const frame = this.executor.frame({
       context: ctx,
       resources,
@@ -169,8 +244,11 @@ export class Flujo<In = unknown, Out = unknown> {
     });
     const steps = this.pipeline.steps;
     let stopped: RunStatus | undefined;
+    const cursor = resumption?.cursor;
+    let first = start.index;
+    let at = -1;
     try {
-      if (!hooks.empty) {
+      if (!hooks.empty && resumption === undefined) {
         await hooks.dispatch({
           eventName: "pre_run",
           initialInput: start.data,
@@ -185,8 +263,30 @@ export class Flujo<In = unknown, Out = unknown> {
         });
       }
       let data = start.data;
-      for (let i = start.index; i < steps.length; i++) {
+      if (resumption?.hitl !== undefined) {
+        // The answer is the paused HITL step's output; the run goes on after it.
+        const step = resumption.hitl;
+        const sr = await applyHumanInput(frame, step, resumption.answer);
+        if (sr.success) {
+          if (!hooks.empty)
+            await hooks.dispatch({
+              eventName: "post_step",
+              stepResult: sr,
+              context: ctx,
+              resources,
+              isBackground: false,
+            });
+        } else {
+          await this.#onFailure(step, sr, ctx, resources);
+        }
+        result.append(sr);
+        sink?.step(sr);
+        if (!sr.success) stopped = "failed";
+        first = start.index + 1;
+      }
+      for (let i = first; stopped === undefined && i < steps.length; i++) {
         const step = steps[i];
+        at = i;
         if (signal?.aborted) throw new CancelledError("Run cancelled");
         if (!hooks.empty) {
           await hooks.dispatch({
@@ -202,10 +302,11 @@ export class Flujo<In = unknown, Out = unknown> {
             isBackground: false,
           });
         }
-        const stepFrame: Frame =
+        let stepFrame: Frame =
           sink !== undefined && i === steps.length - 1
             ? { ...frame, onChunk: (chunk) => sink.chunk(step.name, chunk) }
             : frame;
+        if (cursor !== undefined && i === start.index) stepFrame = { ...stepFrame, resume: cursor };
         const sr = await this.executor.run(stepFrame, step, data);
         if (sr.branchContext !== undefined && sr.branchContext !== ctx) mergeInto(ctx, sr.branchContext);
         if (sr.success) {
@@ -238,7 +339,14 @@ export class Flujo<In = unknown, Out = unknown> {
         await this.#finish(result, ctx, resources, "failed");
         throw err;
       }
-      if (err instanceof PipelineAbortSignal) {
+      if (err instanceof PausedException) {
+        // Paused again inside the step this resume re-ran: its HITL answers are replayed next time.
+        const replay = cursor !== undefined && at === start.index ? cursor.consumed : [];
+        const usage = recordPause(ctx, err, replay);
+        result.totalCostUsd += usage.costUsd;
+        result.totalTokens += usage.tokens;
+        stopped = "paused";
+      } else if (err instanceof PipelineAbortSignal) {
         ctx.pauseMessage = err.message;
         stopped = "paused";
       } else if (err instanceof CancelledError || (signal?.aborted && isAbortError(err))) {
@@ -300,4 +408,103 @@ export class Flujo<In = unknown, Out = unknown> {
 
 function isAbortError(err: unknown): boolean {
   return err instanceof Error && err.name === "AbortError";
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A pause raised by a step: the context says where the run stopped, as Flujo's does (status, pauseMessage,
+ * pausedStepInput, hitlData.lastHitlStep, and for a pause inside a loop loopIterationIndex,
+ * loopStepIndex = index + 1, loopLastOutput, loopResumeRequiresHitlOutput, loopPausedStepName of the
+ * innermost loop). hitlData.loopStack keeps every enclosing loop's position for resume, and
+ * hitlData.replay the answers already given inside a re-run step that paused again. Set here from the
+ * exception, so a pause inside an isolated branch context is recorded all the same. Returns the usage of
+ * loop work done before the pause, which is in no StepResult yet.
+ */
+function recordPause(ctx: PipelineContext, err: PausedException, replay: HitlAnswer[]): UsageEstimate {
+  ctx.status = "paused";
+  ctx.pauseMessage = err.message;
+  const hitlData: Record<string, unknown> = isRecord(ctx.hitlData) ? { ...ctx.hitlData } : {};
+  if (err.stepName !== undefined) {
+    hitlData.lastHitlStep = err.stepName;
+    ctx.pausedStepInput = err.stepInput;
+  }
+  const usage = { costUsd: 0, tokens: 0 };
+  if (err.loops.length > 0) {
+    const loops = err.loops.map((e) => ({ ...e, lastOutput: unwrap(e.lastOutput) }));
+    hitlData.loopStack = loops;
+    const inner = loops[0];
+    ctx.loopIterationIndex = inner.iteration;
+    ctx.loopStepIndex = inner.stepIndex + 1;
+    ctx.loopLastOutput = inner.lastOutput;
+    ctx.loopResumeRequiresHitlOutput = true;
+    ctx.loopPausedStepName = inner.stepName;
+    for (const e of loops) {
+      usage.costUsd += e.costUsd;
+      usage.tokens += e.tokens;
+    }
+  }
+  if (replay.length > 0) hitlData.replay = replay.map((a) => ({ step: a.step, answer: unwrap(a.answer) }));
+  ctx.hitlData = hitlData;
+  return usage;
+}
+
+/** The human's answer in the context's records; the pause markers are cleared. */
+function recordAnswer(ctx: PipelineContext, answer: unknown): void {
+  const message = typeof ctx.pauseMessage === "string" ? ctx.pauseMessage : "";
+  const timestamp = new Date().toISOString();
+  ctx.userInput = answer;
+  ctx.hitlHistory = [
+    ...(Array.isArray(ctx.hitlHistory) ? ctx.hitlHistory : []),
+    { messageToHuman: message, humanResponse: answer, timestamp },
+  ];
+  appendTurn(ctx, "assistant", message);
+  appendTurn(ctx, "user", asText(answer));
+  const log = Array.isArray(ctx.commandLog) ? ctx.commandLog : [];
+  ctx.commandLog = [
+    ...log,
+    {
+      turn: log.length + 1,
+      generatedCommand: { type: "ask_human", question: message },
+      executionResult: answer,
+      timestamp,
+    },
+  ];
+  ctx.status = "running";
+  ctx.pauseMessage = undefined;
+  ctx.pausedStepInput = undefined;
+  if (isRecord(ctx.hitlData)) {
+    const { lastHitlStep: _step, loopStack: _loops, replay: _replay, ...rest } = ctx.hitlData;
+    ctx.hitlData = rest;
+  }
+  for (const field of LOOP_FIELDS) if (Object.hasOwn(ctx, field)) ctx[field] = undefined;
+}
+
+/** The replayed answers saved in a paused context (plain data, possibly from JSON). */
+function hitlAnswers(value: unknown): HitlAnswer[] {
+  if (!Array.isArray(value)) return [];
+  return value
+    .filter((a): a is HitlAnswer => isRecord(a) && typeof a.step === "string")
+    .map((a) => ({ ...a }));
+}
+
+/** The loop positions saved in a paused context (plain data, possibly from JSON); malformed entries are dropped. */
+function loopPauses(value: unknown): LoopPause[] {
+  if (!Array.isArray(value)) return [];
+  return value
+    .filter(
+      (e): e is LoopPause =>
+        isRecord(e) &&
+        typeof e.loop === "string" &&
+        Number.isInteger(e.iteration) &&
+        (e.iteration as number) >= 1 &&
+        Number.isInteger(e.stepIndex) &&
+        (e.stepIndex as number) >= 0 &&
+        typeof e.stepName === "string" &&
+        typeof e.costUsd === "number" &&
+        typeof e.tokens === "number",
+    )
+    .map((e) => ({ ...e }));
 }

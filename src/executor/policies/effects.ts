@@ -43,7 +43,7 @@ async function applyAllEffects(frame: Frame, step: Step, output: unknown): Promi
       const issues = await validateContext(frame.contextSchema, ctx);
       if (issues !== undefined) {
         update.rollback();
-        return `Context validation failed: ${issues}`;
+        return `Context validation failed: ${formatIssues(issues)}`;
       }
     }
   }
@@ -64,10 +64,10 @@ export function recordStepOutput(ctx: Ctx, name: string, output: unknown): void 
  * Validates a context against a Standard Schema. On success the schema's parsed values are written back
  * (so coercions and defaults apply); on failure returns the issues as one line.
  */
-export async function validateContext(schema: Schema, ctx: Ctx): Promise<string | undefined> {
+export async function validateContext(schema: Schema, ctx: Ctx): Promise<readonly SchemaIssue[] | undefined> {
   let outcome = schema["~standard"].validate(ctx);
   if (outcome instanceof Promise) outcome = await outcome;
-  if (outcome.issues !== undefined) return formatIssues(outcome.issues);
+  if (outcome.issues !== undefined) return outcome.issues;
   const parsed = outcome.value;
   if (typeof parsed === "object" && parsed !== null && parsed !== ctx) {
     for (const key of Object.keys(parsed)) {
@@ -77,6 +77,17 @@ export async function validateContext(schema: Schema, ctx: Ctx): Promise<string 
     }
   }
   return undefined;
+}
+
+export type SchemaIssue = {
+  message: string;
+  path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> | undefined;
+};
+
+/** The top-level context fields named by schema issues (for "Missing required fields: ..."). */
+export function issueFields(issues: readonly SchemaIssue[]): string[] {
+  const fields = issues.map((i) => i.path?.[0]).map((p) => String(typeof p === "object" ? p.key : p));
+  return [...new Set(fields.filter((f) => f !== "undefined"))];
 }
 
 export function formatIssues(
