@@ -14,6 +14,7 @@ import { MergeStrategy } from "../domain/strategies.js";
 import { canonicalKey, sameData } from "./canonical-key.js";
 import { joinPath, mergeConflict } from "./conflicts.js";
 import { hasOwn, isNone, isPlainObject, isUnsafeKey, shallowCopy } from "./containers.js";
+import { nodeOfView } from "./view-node.js";
 
 export { detectSiblingConflicts } from "./conflicts.js";
 
@@ -39,14 +40,16 @@ export function mergeInto(
   strategy?: MergeStrategy,
 ): void {
   if (strategy === MergeStrategy.NO_MERGE) return;
+  const data = dataOf(target);
   for (const key of Object.keys(source)) {
     if (key.startsWith("_") || isUnsafeKey(key) || MERGE_EXCLUDED_FIELDS.has(key)) continue;
     const incoming = source[key];
     if (isNone(incoming)) continue;
-    if (!hasOwn(target, key)) {
+    if (!hasOwn(data, key)) {
       target[key] = incoming;
       continue;
     }
+    if (data[key] === incoming) continue;
     const current = target[key];
     if (current === incoming) continue;
     const merged = mergeTopLevel(current, incoming, key, strategy);
@@ -56,6 +59,8 @@ export function mergeInto(
 
 function mergeTopLevel(current: unknown, incoming: unknown, key: string, strategy: Rule): unknown {
   const bothObjects = isPlainObject(current) && isPlainObject(incoming);
+  if (key === "stepOutputs" && strategy === undefined && bothObjects)
+    return replaceEntries(current, incoming);
   if (strategy === MergeStrategy.KEEP_FIRST) {
     if (bothObjects) return mergeObjects(current, incoming, strategy, key);
     return isNone(current) ? incoming : current;
@@ -79,6 +84,24 @@ function mergeTopLevel(current: unknown, incoming: unknown, key: string, strateg
   return incoming;
 }
 
+/**
+ * `stepOutputs` under the default rules: each step's entry is its latest output, replaced whole (our
+ * difference: Flujo's nested rules would keep the larger of two numeric outputs, OR booleans and union
+ * lists, so a loop body's recorded output could be one it never produced last).
+ */
+function replaceEntries(
+  target: Record<string, unknown>,
+  source: Record<string, unknown>,
+): Record<string, unknown> {
+  const out = new Written(target);
+  for (const key of Object.keys(source)) {
+    const incoming = source[key];
+    if (isUnsafeKey(key) || incoming === undefined || out.data[key] === incoming) continue;
+    out.set(key, incoming);
+  }
+  return out.result();
+}
+
 /** `target` itself when nothing changed, otherwise a shallow copy carrying the merged keys. */
 function mergeObjects(
   target: Record<string, unknown>,
@@ -86,12 +109,15 @@ function mergeObjects(
   strategy: Rule,
   path: string,
 ): Record<string, unknown> {
-  let out: Record<string, unknown> | undefined;
+  const out = new Written(target);
+  const data = out.data;
   for (const key of Object.keys(source)) {
     if (isUnsafeKey(key)) continue;
     const incoming = source[key];
     let merged: unknown;
-    if (hasOwn(target, key)) {
+    if (hasOwn(data, key)) {
+      if (data[key] === incoming) continue;
+      // Read through the view only for keys that differ: reading wraps the child in a view of its own.
       const current = target[key];
       if (current === incoming) continue;
       merged = mergeNested(current, incoming, strategy, joinPath(path, key), key);
@@ -101,10 +127,41 @@ function mergeObjects(
       if (incoming === undefined) continue;
       merged = incoming;
     }
-    out ??= shallowCopy(target);
-    out[key] = merged;
+    out.set(key, merged);
   }
-  return out ?? target;
+  return out.result();
+}
+
+/**
+ * Where a nested merge writes: plain data is never mutated (a changed object becomes a shallow copy),
+ * but a copy-on-write view is written in place, since it copies the written path itself. Copying a view
+ * instead would wrap every child of the copied level and hand the export plain data it must walk.
+ */
+class Written {
+  /** What the target holds now, without wrapping: for comparisons that must not create views. */
+  readonly data: Record<string, unknown>;
+  readonly #target: Record<string, unknown>;
+  readonly #inPlace: boolean;
+  #out: Record<string, unknown> | undefined;
+
+  constructor(target: Record<string, unknown>) {
+    this.#target = target;
+    this.data = dataOf(target);
+    this.#inPlace = this.data !== target;
+  }
+
+  set(key: string, value: unknown): void {
+    if (this.#inPlace) {
+      this.#target[key] = value;
+      return;
+    }
+    this.#out ??= shallowCopy(this.#target);
+    this.#out[key] = value;
+  }
+
+  result(): Record<string, unknown> {
+    return this.#out ?? this.#target;
+  }
 }
 
 function mergeNested(
@@ -164,6 +221,17 @@ function appendMissing(current: readonly unknown[], incoming: readonly unknown[]
     out.push(item);
   }
   return out ?? current;
+}
+
+/**
+ * The data a copy-on-write view reads from (its copy, else its base), or the value itself when it is plain.
+ * A step nested in a branch or a loop iteration merges into a view, whose children read back as new views,
+ * never as the plain objects its changes share: comparing against the view's data keeps a merge
+ * O(changes) instead of walking (and wrapping) every unchanged subtree.
+ */
+function dataOf(value: Record<string, unknown>): Record<string, unknown> {
+  const node = nodeOfView(value);
+  return node === undefined ? value : ((node.copy ?? node.base) as Record<string, unknown>);
 }
 
 function isListOrObject(value: unknown): boolean {

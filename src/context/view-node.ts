@@ -9,10 +9,16 @@ export interface IsolationState {
   epoch: number;
 }
 
-const nodesByView = new WeakMap<object, ViewNode>();
+/**
+ * A view answers this module-private key with its node (see `get`). A WeakMap from proxy to node did the
+ * same job but cost a weak-table entry per view, which the GC must trace: a loop iteration creates views
+ * and the WeakMap made that loop about three times slower (bench/loop.ts).
+ */
+const NODE: unique symbol = Symbol("flujo.viewNode");
 
 export function nodeOfView(value: object): ViewNode | undefined {
-  return nodesByView.get(value);
+  const node = (value as { [NODE]?: unknown })[NODE];
+  return node instanceof ViewNode ? node : undefined;
 }
 
 /**
@@ -63,10 +69,10 @@ export class ViewNode implements ProxyHandler<Container> {
       ? ([] as unknown as Container)
       : (Object.create(Object.getPrototypeOf(base) as object | null) as Container);
     this.proxy = new Proxy(standIn, this);
-    nodesByView.set(this.proxy, this);
   }
 
   get(_standIn: Container, key: PropertyKey): unknown {
+    if (key === NODE) return this;
     const child = this.children?.get(key);
     if (child !== undefined) return child.proxy;
     const source = this.copy ?? this.base;
@@ -168,7 +174,7 @@ export class ViewNode implements ProxyHandler<Container> {
   }
 
   private wrap(key: PropertyKey, value: object, source: Container): unknown {
-    const owner = nodesByView.get(value);
+    const owner = nodeOfView(value);
     // A view of this same isolation is already protected; returning it keeps aliasing (a = b) intact.
     if (owner !== undefined && owner.iso === this.iso) return value;
     if (!isContainer(value) || !hasOwn(source, key)) return value;

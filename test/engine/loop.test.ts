@@ -199,4 +199,36 @@ describe("loops (cases 18, 27, 39-46, 60)", () => {
     );
     expect(agent.calls).toBe(3);
   });
+
+  it("stepOutputs holds each body step's latest output, for single- and multi-step bodies (our difference)", async () => {
+    const dec = Step.fromCallable(async (x: number) => x - 1, { name: "dec" });
+    const flip = Step.fromCallable(async (x: number) => x, { name: "same" });
+    for (const body of [dec, pipeline(dec, flip)]) {
+      const result = await new Flujo(
+        Step.loopUntil({ name: "l", body, maxLoops: 3, exitCondition: () => false }),
+      ).run(10);
+      const outputs = result.finalPipelineContext?.stepOutputs as Record<string, unknown>;
+      expect(result.output).toBe(7);
+      expect(outputs.dec).toBe(7);
+    }
+  });
+
+  it("a single-step body's context changes still merge with Flujo's default rules", async () => {
+    // Nested numbers keep the larger value under the default merge, in Flujo and here, with or without
+    // an iteration copy: each attempt of the step is isolated and merged.
+    const body = Step.fromCallable(
+      async (x: number, { context }: { context?: Record<string, unknown> }) => {
+        const stats = context?.stats as { left: number; seen: number[] };
+        stats.left -= 1;
+        stats.seen.push(x);
+        return x + 1;
+      },
+      { name: "count" },
+    );
+    const result = await new Flujo(
+      Step.loopUntil({ name: "l", body, maxLoops: 3, exitCondition: () => false }),
+      { initialContextData: { stats: { left: 5, seen: [] } } },
+    ).run(0);
+    expect(result.finalPipelineContext?.stats).toEqual({ left: 5, seen: [0, 1, 2] });
+  });
 });

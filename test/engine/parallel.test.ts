@@ -837,3 +837,44 @@ describe("parallel steps: control flow, cancellation and budgets", () => {
     }
   });
 });
+
+describe("parallel merges cost what the branches changed", () => {
+  /** An object whose property reads are counted: a merge that walks it reads them. */
+  function watched(reads: { n: number }): Ctx {
+    const obj: Ctx = {};
+    for (let i = 0; i < 8; i++) {
+      Object.defineProperty(obj, `k${i}`, {
+        enumerable: true,
+        configurable: true,
+        get: () => {
+          reads.n++;
+          return { leaf: i };
+        },
+      });
+    }
+    return obj;
+  }
+
+  it("a nested change inside a branch never reads the untouched siblings of the changed path", async () => {
+    const reads = { n: 0 };
+    const branches: Record<string, Step> = {};
+    for (const name of ["a", "b", "c"]) {
+      branches[name] = fn(`set_${name}`, (x, ctx) => {
+        ((ctx.payload as Ctx).touched as Ctx)[name] = true;
+        return x;
+      });
+    }
+    const context: Ctx = {
+      ...(await new Flujo(fn("noop", (x) => x)).run(0)).finalPipelineContext,
+      payload: { big: watched(reads), touched: {} },
+    };
+    const result = await new ExecutorCore({ enableCache: false }).execute(
+      Step.parallel({ name: "p", branches }),
+      0,
+      { context },
+    );
+    expect(result.success).toBe(true);
+    expect((context.payload as Ctx).touched).toEqual({ a: true, b: true, c: true });
+    expect(reads.n).toBe(0);
+  });
+});

@@ -130,8 +130,12 @@ export async function runLoop(
   let firstStep = resumed?.stepIndex ?? 0;
   const innerBase: Frame = { ...frame, inLoop: true, cacheEnabled: false };
   for (let i = resumed?.iteration ?? 1; i <= maxLoops; i++) {
-    const iteration = isolate(live);
-    const inner: Frame = { ...innerBase, context: iteration.view };
+    // A multi-step body runs on an iteration copy, dropped when a step fails (Flujo). A single-step body
+    // needs none: its step isolates each attempt and merges it with the same default rules the
+    // iteration merge would apply, and Flujo merges a single-step iteration even when it failed. Skipping
+    // the copy is what makes an iteration cost about one step (bench/loop.ts).
+    const iteration = multiStep ? isolate(live) : undefined;
+    const inner: Frame = iteration === undefined ? innerBase : { ...innerBase, context: iteration.view };
     let iterationCost = 0;
     let iterationTokens = 0;
     let s = firstStep;
@@ -165,7 +169,7 @@ export async function runLoop(
     } catch (err) {
       if (err instanceof PausedException) {
         // Keep what this iteration did before the pause, and where it stopped, for runner.resume.
-        if (iteration.hasChanges()) mergeInto(live, iteration.changes());
+        if (iteration?.hasChanges()) mergeInto(live, iteration.changes());
         if (resumable) {
           err.loops.push({
             loop: name,
@@ -197,11 +201,13 @@ export async function runLoop(
     cost += iterationCost;
     tokens += iterationTokens;
     iterations = i;
-    if (iteration.hasChanges()) mergeInto(live, iteration.changes());
-    // The iteration's changes are in the loop's context now: its body results point there instead of
-    // keeping the spent view (and everything it copied) alive for as long as the history lives.
-    for (let k = history.length - 1; k >= 0 && history[k].branchContext === iteration.view; k--)
-      history[k].branchContext = live;
+    if (iteration !== undefined) {
+      if (iteration.hasChanges()) mergeInto(live, iteration.changes());
+      // The iteration's changes are in the loop's context now: its body results point there instead of
+      // keeping the spent view (and everything it copied) alive for as long as the history lives.
+      for (let k = history.length - 1; k >= 0 && history[k].branchContext === iteration.view; k--)
+        history[k].branchContext = live;
+    }
 
     if (exitCondition !== undefined) {
       let exit: unknown;
