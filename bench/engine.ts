@@ -3,8 +3,9 @@
  * (the floor), with the cache off and with default settings; a cache hit; and Flujo's five validation
  * scenarios, run without the cache-hit confounder and printed beside Flujo's published baseline.
  */
+
+import { ExecutorCore, Flujo, InMemoryCache, Pipeline, Step } from "flujo";
 import { Bench } from "tinybench";
-import { ExecutorCore, Flujo, InMemoryCache, Pipeline, Step } from "../src/index.js";
 import { byName, gc, msFmt, printTable, us } from "./stats.js";
 
 const SIZES = [10, 100, 1000, 10000];

@@ -3,7 +3,7 @@
  * BENCH_TIME (ms per task, default 1000) trades precision for duration.
  */
 import { writeFileSync } from "node:fs";
-import { backend } from "../src/index.js";
+import { backend } from "flujo";
 import { engineBench } from "./engine.js";
 import { loopBench } from "./loop.js";
 import { parallelBench } from "./parallel.js";

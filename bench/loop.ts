@@ -3,8 +3,9 @@
  * context items with the same body, both through the runner with the executor cache off (it is off inside
  * loop bodies anyway). Figures are per iteration / per item: ms per run / N.
  */
+
+import { Flujo, Step } from "flujo";
 import { Bench } from "tinybench";
-import { Flujo, Step } from "../src/index.js";
 import { byName, gc, msFmt, printTable } from "./stats.js";
 
 const LOOP_ITERATIONS = 1000;

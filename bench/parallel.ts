@@ -4,9 +4,9 @@
  * top-level field of its own or a new key on a leaf deep inside the large tree (ExecutorCore.execute on a
  * prepared context, so building the run's context is not measured). Figures are per branch: ms per run / K.
  */
+
+import { type AgentRunOptions, defaultPipelineContext, ExecutorCore, Flujo, Step } from "flujo";
 import { Bench } from "tinybench";
-import { defaultPipelineContext } from "../src/domain/context.js";
-import { type AgentRunOptions, ExecutorCore, Flujo, Step } from "../src/index.js";
 import { byName, gc, msFmt, printTable } from "./stats.js";
 
 const FANOUT = [10, 100, 1000];
