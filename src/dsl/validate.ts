@@ -154,6 +154,28 @@ export function findStep(root: Step, predicate: (step: Step) => boolean): Step |
   return visit(root);
 }
 
+/**
+ * Throws ConfigurationError when two different HITL steps of the pipeline share a name: a paused run
+ * records the name of the step it waits on, and resuming it (in this process or another) finds the step
+ * by that name, so the name must say which step it is.
+ */
+export function checkHitlNames(pipeline: Pipeline): void {
+  const byName = new Map<string, Step>();
+  for (const top of pipeline.steps) {
+    findStep(top, (step) => {
+      if (!isHumanInTheLoopStep(step)) return false;
+      const seen = byName.get(step.name);
+      if (seen !== undefined && seen !== step) {
+        throw new ConfigurationError(
+          `Two human-in-the-loop steps are named '${step.name}': a paused run is resumed by the name of the step it waits on, so give each HITL step its own name.`,
+        );
+      }
+      byName.set(step.name, step);
+      return false;
+    });
+  }
+}
+
 export function isHumanInTheLoopStep(step: unknown): boolean {
   return (
     typeof step === "object" &&

@@ -24,7 +24,7 @@ import { HumanInTheLoopStep } from "../dsl/hitl.js";
 import { Pipeline } from "../dsl/pipeline.js";
 import { Step } from "../dsl/step.js";
 import type { Schema } from "../dsl/types.js";
-import { findStep, isHumanInTheLoopStep } from "../dsl/validate.js";
+import { checkHitlNames, findStep, isHumanInTheLoopStep } from "../dsl/validate.js";
 import { ExecutorCore } from "../executor/core.js";
 import type { Frame, HitlAnswer, ResumeCursor } from "../executor/frame.js";
 import { appendTurn, applyHumanInput, asText, parseHumanInput } from "../executor/policies/hitl.js";
@@ -105,6 +105,7 @@ export class Flujo<In = unknown, Out = unknown> {
     if (schema !== undefined && typeof (schema as { "~standard"?: unknown })["~standard"] !== "object") {
       throw new ConfigurationError("Flujo: contextSchema must be a Standard Schema (zod, valibot, ...)");
     }
+    checkHitlNames(pipelineOrStep);
     this.pipeline = pipelineOrStep;
     this.#options = options;
     const logger = options.logger ?? console;

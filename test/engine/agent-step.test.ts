@@ -69,15 +69,18 @@ describe("agent steps: retries, plugins, redirects (cases 6-11, 54, 57)", () => 
   });
 
   it("case 9: redirects a1 -> a2 -> a1 raise InfiniteRedirectError from run", async () => {
-    const a1 = new StubAgent(["one"]);
-    const a2 = new StubAgent(["two"]);
+    // a1 is the step's own agent: its plugin sends it to a2, a2's output back to a1, and a1's to a2 again.
+    const a1 = new StubAgent(["one", "one again"]);
+    const a2 = new StubAgent(["two", "two again"]);
     const plugin = new ScriptedPlugin([
-      { success: false, redirectTo: a1 },
       { success: false, redirectTo: a2 },
       { success: false, redirectTo: a1 },
+      { success: false, redirectTo: a2 },
     ]);
-    const runner = new Flujo(new Step({ name: "s", agent: new StubAgent(["start"]), plugins: [plugin] }));
+    const runner = new Flujo(new Step({ name: "s", agent: a1, plugins: [plugin] }));
     await expect(runner.run("x")).rejects.toBeInstanceOf(InfiniteRedirectError);
+    expect(a1.calls).toBe(2);
+    expect(a2.calls).toBe(1);
   });
 
   it("case 10: an AgentResult gives the output to history and plugins and counts its usage", async () => {

@@ -82,4 +82,22 @@ describe("composition: a runner as a step (case 58)", () => {
     expect(result.success).toBe(false);
     expect(result.stepHistory[0].feedback).toContain("deep failure");
   });
+
+  it("inheritContext: false starts the child from a fresh context and writes nothing back", async () => {
+    const childStep = Step.fromCallable(
+      async (_x: unknown, { context }) => {
+        context.childSaw = context.parentField ?? "nothing";
+        return "done";
+      },
+      { name: "child" },
+    );
+    const result = await new Flujo(asStep(new Flujo(childStep), "sub", { inheritContext: false }), {
+      initialContextData: { parentField: "p" },
+    }).run("x");
+    expect(result.success).toBe(true);
+    const child = result.stepHistory[0].output as PipelineResult;
+    expect(child.finalPipelineContext?.childSaw).toBe("nothing");
+    expect(result.finalPipelineContext?.childSaw).toBeUndefined();
+    expect(result.finalPipelineContext?.parentField).toBe("p");
+  });
 });

@@ -1,3 +1,4 @@
+import { pack, unpack } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import {
@@ -323,6 +324,30 @@ describe("human in the loop: resume (§2.13)", () => {
     // The JSON text itself is accepted too.
     const again = await build().resume(PipelineResult.fromJSON(text), "no");
     expect(again.output).toBe("no");
+  });
+});
+
+describe("human in the loop: a paused result as MessagePack", () => {
+  it("survives a msgpack round trip of its JSON form and can be resumed by another runner", async () => {
+    const build = () => new Flujo(pipeline(ok("a", { draft: 1 }), ask("h", "Ship it?"), echo("b")));
+    const paused = await build().run("x");
+    const bytes = pack(JSON.parse(JSON.stringify(paused)));
+    const restored = PipelineResult.fromJSON(unpack(bytes));
+    expect(restored.status).toBe("paused");
+    const resumed = await build().resume(restored, "yes");
+    expect(resumed.status).toBe("completed");
+    expect(resumed.output).toBe("yes");
+    expect(resumed.stepHistory.map((r) => r.name)).toEqual(["a", "h", "b"]);
+  });
+});
+
+describe("human in the loop: step names", () => {
+  it("two different HITL steps with one name are refused when the runner is built", () => {
+    expect(() => new Flujo(pipeline(ask("same"), echo("between"), ask("same")))).toThrow(
+      /Two human-in-the-loop steps are named 'same'/,
+    );
+    const once = ask("once");
+    expect(() => new Flujo(pipeline(once, echo("between"), once))).not.toThrow();
   });
 });
 

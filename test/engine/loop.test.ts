@@ -125,6 +125,7 @@ describe("loops (cases 18, 27, 39-46, 60)", () => {
     };
     const r1 = await new Flujo(Step.loopUntil({ name: "l", body: inc, initialInputMapper: fail })).run(0);
     expect(r1.stepHistory[0]).toMatchObject({ success: false, attempts: 0 });
+    expect(r1.stepHistory[0].metadata.exitReason).toBe("initial_input_mapper_error");
     expect(r1.stepHistory[0].feedback).toBe(
       "Error in initial_input_to_loop_body_mapper for LoopStep 'l': mapper broke",
     );
@@ -132,11 +133,13 @@ describe("loops (cases 18, 27, 39-46, 60)", () => {
       Step.loopUntil({ name: "l", body: inc, exitCondition: () => false, iterationInputMapper: fail }),
     ).run(0);
     expect(r2.stepHistory[0]).toMatchObject({ success: false, attempts: 1 });
+    expect(r2.stepHistory[0].metadata.exitReason).toBe("iteration_input_mapper_error");
     const r3 = await new Flujo(
       Step.loopUntil({ name: "l", body: inc, exitCondition: () => true, loopOutputMapper: fail }),
     ).run(0);
     expect(r3.stepHistory[0].success).toBe(false);
     expect(r3.stepHistory[0].feedback).toContain("mapper broke");
+    expect(r3.stepHistory[0].metadata.exitReason).toBe("loop_output_mapper_error");
   });
 
   it("case 45: a body plugin failure with an always-true exit fails the loop with the plugin's feedback", async () => {
@@ -230,5 +233,48 @@ describe("loops (cases 18, 27, 39-46, 60)", () => {
       { initialContextData: { stats: { left: 5, seen: [] } } },
     ).run(0);
     expect(result.finalPipelineContext?.stats).toEqual({ left: 5, seen: [0, 1, 2] });
+  });
+
+  it("a multi-step body stops at its first failed step and drops that iteration's context changes", async () => {
+    const seen: unknown[] = [];
+    const mark = Step.fromCallable(
+      async (x: number, { context }: { context?: Record<string, unknown> }) => {
+        const marks = context?.marks as number[];
+        marks.push(x);
+        context!.lastMark = x;
+        return x;
+      },
+      { name: "mark" },
+    );
+    const failOnSecond = Step.fromCallable(
+      async (x: number) => {
+        if (x === 2) throw new Error("second iteration broke");
+        return x + 1;
+      },
+      { name: "check", maxRetries: 0 },
+    );
+    const never = Step.fromCallable(
+      async (x: number) => {
+        seen.push(x);
+        return x;
+      },
+      { name: "never_after_failure" },
+    );
+    const loop = Step.loopUntil({
+      name: "l",
+      body: pipeline(mark, failOnSecond, never),
+      maxLoops: 5,
+      exitCondition: () => false,
+    });
+    const result = await new Flujo(loop, { initialContextData: { marks: [], lastMark: 0 } }).run(1);
+    const sr = result.stepHistory[0];
+    expect(sr.success).toBe(false);
+    expect(sr.metadata.exitReason).toBe("body_step_error");
+    expect(sr.feedback).toContain("second iteration broke");
+    // Iteration 1 ran all three steps; iteration 2 stopped at `check`, before `never_after_failure`.
+    expect(seen).toEqual([2]);
+    // Iteration 1's writes were merged; iteration 2's (marks 2, lastMark 2) were dropped with it.
+    expect(result.finalPipelineContext?.marks).toEqual([1]);
+    expect(result.finalPipelineContext?.lastMark).toBe(1);
   });
 });

@@ -666,6 +666,24 @@ describe("parallel steps: control flow, cancellation and budgets", () => {
     }
   });
 
+  it("a usage-limit breach in one branch cancels the siblings still running after the grace window", async () => {
+    const seen: AbortSignal[] = [];
+    const par = Step.parallel({
+      name: "p",
+      branches: {
+        spender: new Step({ name: "spender", agent: costly("x", 0.9, 1) }),
+        slow: waitForAbort(seen),
+      },
+    });
+    const err = await new Flujo(par, { usageLimits: { totalCostUsdLimit: 1 } })
+      .run(0)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageLimitExceededError);
+    expect((err as Error).message).toBe("Cost limit of $1 exceeded");
+    expect(seen).toHaveLength(1);
+    expect(seen[0].aborted).toBe(true);
+  });
+
   it("cancelling the run mid-parallel stops every branch and ends the run with status failed", async () => {
     const seen: AbortSignal[] = [];
     const branches: Record<string, Step> = {};
