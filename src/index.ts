@@ -3,6 +3,8 @@
 export type { CacheBackend } from "./cache/backend.js";
 export type { InMemoryCacheOptions } from "./cache/memory.js";
 export { InMemoryCache } from "./cache/memory.js";
+export type { SQLiteCacheOptions } from "./cache/sqlite.js";
+export { SQLiteCache } from "./cache/sqlite.js";
 export type { ConversationTurn, HumanInteraction, PipelineContext } from "./domain/context.js";
 export { defaultPipelineContext } from "./domain/context.js";
 export * from "./domain/errors.js";
@@ -63,6 +65,22 @@ export type { AsStepOptions } from "./runner/compose.js";
 export type { ChunkEvent, RunEvent, StepEvent } from "./runner/events.js";
 export type { FlujoOptions, RunCallOptions } from "./runner/flujo.js";
 export { Flujo } from "./runner/flujo.js";
+export type {
+  Awaitable,
+  RunFilter,
+  RunProgress,
+  RunRow,
+  RunStep,
+  SnapshotRow,
+  StepRow,
+  StoredRun,
+} from "./state/backend.js";
+export { StateBackend } from "./state/backend.js";
+export { MemoryBackend } from "./state/memory.js";
+export type { SQLiteBackendOptions } from "./state/sqlite.js";
+export { SQLiteBackend } from "./state/sqlite.js";
+export { DEFAULT_STATE_URI, stateBackendFromUri } from "./state/uri.js";
+export type { WorkflowState } from "./state/workflow.js";
 export type {
   HookEventName,
   HookFunction,

@@ -38,6 +38,8 @@ export class UsageLimitExceededError extends ExecutionError {
   }
 }
 export class ResumeError extends ExecutionError {}
+/** A state store that cannot be opened, read or written: names the file or the run. */
+export class StateBackendError extends ExecutionError {}
 export class ReplayError extends ExecutionError {}
 export class NonRetryableError extends ExecutionError {}
 export class PluginError extends ExecutionError {}

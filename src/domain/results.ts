@@ -74,7 +74,7 @@ export class PipelineResult<Ctx extends object = Record<string, unknown>> {
    */
   toJSON(): Record<string, unknown> {
     return {
-      stepHistory: this.stepHistory.map(withoutContext),
+      stepHistory: this.stepHistory.map(stepResultToPlain),
       totalCostUsd: this.totalCostUsd,
       totalTokens: this.totalTokens,
       finalPipelineContext: this.finalPipelineContext,
@@ -98,7 +98,7 @@ export class PipelineResult<Ctx extends object = Record<string, unknown>> {
       throw new TypeError("PipelineResult.fromJSON needs an object (or its JSON text)");
     }
     const obj = raw as Record<string, unknown>;
-    const history = Array.isArray(obj.stepHistory) ? obj.stepHistory.map(stepResultFromJSON) : [];
+    const history = Array.isArray(obj.stepHistory) ? obj.stepHistory.map(stepResultFromPlain) : [];
     const ctx = obj.finalPipelineContext;
     let context: C | undefined;
     if (typeof ctx === "object" && ctx !== null && !Array.isArray(ctx)) {
@@ -125,15 +125,17 @@ export class PipelineResult<Ctx extends object = Record<string, unknown>> {
   }
 }
 
-function withoutContext(result: StepResult): StepResult {
+/** A step result as data to store or send: everything but `branchContext`, nested results included. */
+export function stepResultToPlain(result: StepResult): StepResult {
   const copy = { ...result, branchContext: undefined };
-  if (result.stepHistory.length > 0) copy.stepHistory = result.stepHistory.map(withoutContext);
+  if (result.stepHistory.length > 0) copy.stepHistory = result.stepHistory.map(stepResultToPlain);
   return copy;
 }
 
-function stepResultFromJSON(value: unknown): StepResult {
+/** A StepResult from its stored form (JSON, MessagePack): unknown or mistyped fields take their defaults. */
+export function stepResultFromPlain(value: unknown): StepResult {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new TypeError("PipelineResult.fromJSON: each stepHistory entry must be an object");
+    throw new TypeError("a stored step result must be an object");
   }
   const r = value as Record<string, unknown>;
   const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
@@ -149,6 +151,6 @@ function stepResultFromJSON(value: unknown): StepResult {
       typeof r.metadata === "object" && r.metadata !== null
         ? (r.metadata as Record<string, unknown>)
         : undefined,
-    stepHistory: Array.isArray(r.stepHistory) ? r.stepHistory.map(stepResultFromJSON) : undefined,
+    stepHistory: Array.isArray(r.stepHistory) ? r.stepHistory.map(stepResultFromPlain) : undefined,
   });
 }

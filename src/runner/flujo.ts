@@ -28,10 +28,14 @@ import { checkHitlNames, findStep, isHumanInTheLoopStep } from "../dsl/validate.
 import { ExecutorCore } from "../executor/core.js";
 import type { Frame, HitlAnswer, ResumeCursor } from "../executor/frame.js";
 import { appendTurn, applyHumanInput, asText, parseHumanInput } from "../executor/policies/hitl.js";
+import type { StateBackend } from "../state/backend.js";
+import { RunRecorder } from "../state/recorder.js";
+import type { WorkflowState } from "../state/workflow.js";
 import type { HookFunction } from "../telemetry/events.js";
 import { HookDispatcher, type Logger, onlyPostRun } from "../telemetry/hooks.js";
 import { type AsStepOptions, asStep } from "./compose.js";
 import { buildRunContext } from "./context.js";
+import { checkStoredRun, pipelineHash, resolveStateBackend } from "./durable.js";
 import type { RunEvent, RunSink } from "./events.js";
 import { eventStream } from "./stream.js";
 
@@ -50,6 +54,15 @@ export interface FlujoOptions {
   logger?: Logger;
   /** Use this executor instead of a new one (shares its cache and policies). */
   executor?: ExecutorCore;
+  /**
+   * Where runs are persisted (SQLiteBackend, MemoryBackend, ...). Default: the backend named by
+   * FLUJO_STATE_URI when it is set, else none. A run whose runId is already stored continues from it.
+   */
+  stateBackend?: StateBackend;
+  /** False: never persist, even with FLUJO_STATE_URI set. Default true. */
+  persistState?: boolean;
+  /** Delete a run's state once it completes. Default false. */
+  deleteOnCompletion?: boolean;
 }
 
 export interface RunCallOptions {
@@ -64,6 +77,8 @@ interface Start {
   data: unknown;
   context: PipelineContext;
   history: StepResult[];
+  /** The run's stored record: its last step row, "new" when it is known not to be stored yet. */
+  stored?: { lastSeq: number } | "new";
 }
 
 /** How a resumed run starts (runner.resume). */
@@ -94,6 +109,8 @@ export class Flujo<In = unknown, Out = unknown> {
   readonly pipelineVersion: string;
   readonly #options: FlujoOptions;
   readonly #hooks: HookDispatcher;
+  readonly #state: StateBackend | undefined;
+  #hash: string | undefined;
 
   constructor(pipelineOrStep: Pipeline<In, Out> | Step<In, Out>, options: FlujoOptions = {}) {
     if (pipelineOrStep instanceof Step) pipelineOrStep = Pipeline.fromStep(pipelineOrStep);
@@ -112,6 +129,7 @@ export class Flujo<In = unknown, Out = unknown> {
     this.executor =
       options.executor ??
       new ExecutorCore({ enableCache: options.enableCache, cache: options.cache, logger });
+    this.#state = resolveStateBackend(options);
     this.pipelineName = options.pipelineName ?? "unnamed";
     this.pipelineVersion = options.pipelineVersion ?? "latest";
     this.#hooks = new HookDispatcher(
@@ -123,7 +141,39 @@ export class Flujo<In = unknown, Out = unknown> {
   /** Runs the pipeline. Step failures give a result with success=false; usage-limit breaches throw. */
   async run(input: In, options: RunCallOptions = {}): Promise<PipelineResult<PipelineContext>> {
     const context = await this.#context(input, options);
-    return this.#execute({ index: 0, data: input, context, history: [] }, options.signal, undefined);
+    return this.#execute(await this.#start(input, context), options.signal, undefined);
+  }
+
+  /** The state backend runs are persisted to, if any. */
+  get stateBackend(): StateBackend | undefined {
+    return this.#state;
+  }
+
+  /**
+   * Where a run starts: at the beginning, or, when its runId is stored, where the stored run stopped,
+   * with the stored context, history and last output (the steps it completed are never run again).
+   */
+  async #start(input: unknown, context: PipelineContext): Promise<Start> {
+    const fresh: Start = { index: 0, data: input, context, history: [] };
+    if (this.#state === undefined) return fresh;
+    const stored = await this.#state.loadState(context.runId);
+    if (stored === undefined) return { ...fresh, stored: "new" };
+    checkStoredRun(stored, this.pipeline, this.pipelineVersion, this.#pipelineHash());
+    const ctx = stored.pipelineContext as PipelineContext;
+    ctx.status = "running";
+    const index = stored.currentStepIndex;
+    return {
+      index,
+      data: index > 0 ? stored.lastStepOutput : input,
+      context: ctx,
+      history: stored.stepHistory.slice(0, index),
+      stored: { lastSeq: stored.steps.length === 0 ? 0 : stored.steps[stored.steps.length - 1].seq },
+    };
+  }
+
+  #pipelineHash(): string {
+    this.#hash ??= pipelineHash(this.pipeline);
+    return this.#hash;
   }
 
   /** Streams step events (and chunks from the last step's streaming agent), then yields the PipelineResult. */
@@ -144,13 +194,26 @@ export class Flujo<In = unknown, Out = unknown> {
    * the answer. The paused result's context is continued in place; the returned result is a new one whose
    * history starts with the paused result's. pre_run does not fire again; post_run does.
    *
-   * A paused result that went through JSON is accepted after `PipelineResult.fromJSON`.
+   * A paused result that went through JSON is accepted after `PipelineResult.fromJSON`. With a state
+   * backend, the run id of a paused run is accepted too (from another process, after a restart).
    */
   async resume(
-    paused: PipelineResult<PipelineContext>,
+    pausedOrRunId: PipelineResult<PipelineContext> | string,
     humanInput: unknown,
     options: { signal?: AbortSignal } = {},
   ): Promise<PipelineResult<PipelineContext>> {
+    let stored: Start["stored"];
+    let paused: PipelineResult<PipelineContext>;
+    if (typeof pausedOrRunId === "string") {
+      const state = await this.#loadPaused(pausedOrRunId);
+      paused = new PipelineResult<PipelineContext>({
+        stepHistory: state.stepHistory.slice(0, state.currentStepIndex),
+        finalPipelineContext: state.pipelineContext as PipelineContext,
+      });
+      stored = { lastSeq: state.steps.length === 0 ? 0 : state.steps[state.steps.length - 1].seq };
+    } else {
+      paused = pausedOrRunId;
+    }
     const context = paused?.finalPipelineContext;
     if (context === undefined || context === null)
       throw new ResumeError("Cannot resume pipeline without context");
@@ -196,11 +259,43 @@ export class Flujo<In = unknown, Out = unknown> {
             carried,
           };
     return this.#execute(
-      { index, data: answer, context, history: [...paused.stepHistory] },
+      { index, data: answer, context, history: [...paused.stepHistory], stored },
       options.signal,
       undefined,
       resumption,
     );
+  }
+
+  async #loadPaused(runId: string): Promise<WorkflowState> {
+    if (this.#state === undefined)
+      throw new ResumeError(`Cannot resume run '${runId}' by id: this runner has no stateBackend`);
+    const state = await this.#state.loadState(runId);
+    if (state === undefined) throw new ResumeError(`Run '${runId}' is not in the state backend`);
+    checkStoredRun(state, this.pipeline, this.pipelineVersion, this.#pipelineHash());
+    if (state.status !== "paused")
+      throw new ResumeError(`Run '${runId}' is not paused (its status is ${state.status})`);
+    return state;
+  }
+
+  /** The run's recorder: a new stored run, or the stored one this continues. */
+  async #recorder(start: Start, result: PipelineResult): Promise<RunRecorder | undefined> {
+    const state = this.#state;
+    if (state === undefined) return undefined;
+    let stored = start.stored;
+    if (stored === undefined) {
+      // A resume of an in-memory result: its run may be stored all the same.
+      const row = await state.getRunDetails(start.context.runId);
+      stored = row === undefined ? "new" : { lastSeq: row.lastSeq };
+    }
+    if (stored === "new") {
+      return RunRecorder.start(state, start.context, {
+        pipelineName: this.pipelineName,
+        pipelineVersion: this.pipelineVersion,
+        pipelineHash: this.#pipelineHash(),
+        totalSteps: this.pipeline.steps.length,
+      });
+    }
+    return RunRecorder.continue(state, start.context, stored.lastSeq, result, start.index);
   }
 
   /** This runner as one step of another pipeline (Flujo's `as_step`); see runner/compose.ts. */
@@ -248,6 +343,13 @@ export class Flujo<In = unknown, Out = unknown> {
     const cursor = resumption?.cursor;
     let first = start.index;
     let at = -1;
+    const recorder = await this.#recorder(start, result);
+    /** The index of the next step to run: where a stored run continues. */
+    let next = start.index;
+    const record = (stepIndex: number, sr: StepResult, nextIndex: number) => {
+      next = nextIndex;
+      return recorder?.step(stepIndex, result.stepHistory.length - 1, sr, result, nextIndex);
+    };
     try {
       if (!hooks.empty && resumption === undefined) {
         await hooks.dispatch({
@@ -281,6 +383,7 @@ export class Flujo<In = unknown, Out = unknown> {
           await this.#onFailure(step, sr, ctx, resources);
         }
         result.append(sr);
+        await record(start.index, sr, sr.success ? start.index + 1 : start.index);
         sink?.step(sr);
         if (!sr.success) stopped = "failed";
         first = start.index + 1;
@@ -323,6 +426,10 @@ export class Flujo<In = unknown, Out = unknown> {
           await this.#onFailure(step, sr, ctx, resources);
         }
         result.append(sr);
+        if (recorder !== undefined) {
+          const written = record(i, sr, sr.success ? i + 1 : i);
+          if (written instanceof Promise) await written;
+        }
         sink?.step(sr);
         if (!sr.success) {
           stopped = "failed";
@@ -334,10 +441,12 @@ export class Flujo<In = unknown, Out = unknown> {
       if (err instanceof UsageLimitExceededError) {
         for (const r of err.result?.stepHistory ?? []) {
           result.append(r);
+          // Flujo counts the step that crossed the limit as done.
+          await record(at, r, at + 1);
           sink?.step(r);
         }
         err.result = result;
-        await this.#finish(result, ctx, resources, "failed");
+        await this.#finish(result, ctx, resources, "failed", recorder, next);
         throw err;
       }
       if (err instanceof PausedException) {
@@ -353,6 +462,11 @@ export class Flujo<In = unknown, Out = unknown> {
       } else if (err instanceof CancelledError || (signal?.aborted && isAbortError(err))) {
         stopped = "failed";
       } else {
+        if (recorder !== undefined) {
+          ctx.status = "failed";
+          await recorder.status("failed", next, result, errorMessage(err));
+          recorder.stop();
+        }
         throw err;
       }
     }
@@ -361,7 +475,7 @@ export class Flujo<In = unknown, Out = unknown> {
       (result.stepHistory.length >= steps.length && result.stepHistory.every((r) => r.success)
         ? "completed"
         : "failed");
-    await this.#finish(result, ctx, resources, status);
+    await this.#finish(result, ctx, resources, status, recorder, next);
     return result;
   }
 
@@ -382,15 +496,34 @@ export class Flujo<In = unknown, Out = unknown> {
     }
   }
 
+  /** post_run, then the final state (Flujo's order), then the state's deletion if asked for. */
   async #finish(
     result: PipelineResult<PipelineContext>,
     ctx: PipelineContext,
     resources: unknown,
     status: RunStatus,
+    recorder: RunRecorder | undefined,
+    next: number,
   ): Promise<void> {
     ctx.status = status;
     result.success = status === "completed";
-    if (this.#hooks.empty) return;
+    try {
+      if (!this.#hooks.empty) await this.#postRun(result, ctx, resources);
+    } finally {
+      if (recorder !== undefined) {
+        recorder.stop();
+        await recorder.status(status, next, result, undefined);
+        if (status === "completed" && this.#options.deleteOnCompletion === true)
+          await this.#state?.deleteState(ctx.runId);
+      }
+    }
+  }
+
+  async #postRun(
+    result: PipelineResult<PipelineContext>,
+    ctx: PipelineContext,
+    resources: unknown,
+  ): Promise<void> {
     try {
       await this.#hooks.dispatch({
         eventName: "post_run",

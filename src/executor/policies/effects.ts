@@ -2,6 +2,7 @@ import { applyOutputToContext, setPath } from "../../context/index.js";
 import { errorMessage } from "../../domain/errors.js";
 import type { Step } from "../../dsl/step.js";
 import type { Schema } from "../../dsl/types.js";
+import { noteStepOutput } from "../../state/patch.js";
 import type { Ctx, Frame } from "../frame.js";
 
 /**
@@ -51,6 +52,10 @@ async function applyAllEffects(frame: Frame, step: Step, output: unknown): Promi
   return undefined;
 }
 
+/**
+ * The one in-place write the engine makes below the top level of a live context: copying `stepOutputs`
+ * for every step would make long runs quadratic. Durable state is told about it (state/patch.ts).
+ */
 export function recordStepOutput(ctx: Ctx, name: string, output: unknown): void {
   let outputs = ctx.stepOutputs as Record<string, unknown> | undefined;
   if (outputs === undefined || outputs === null || typeof outputs !== "object") {
@@ -58,6 +63,7 @@ export function recordStepOutput(ctx: Ctx, name: string, output: unknown): void 
     ctx.stepOutputs = outputs;
   }
   outputs[name] = output;
+  noteStepOutput(ctx, name);
 }
 
 /**
