@@ -348,7 +348,7 @@ export class Flujo<In = unknown, Out = unknown> {
     let next = start.index;
     const record = (stepIndex: number, sr: StepResult, nextIndex: number) => {
       next = nextIndex;
-      return recorder?.step(stepIndex, result.stepHistory.length - 1, sr, result, nextIndex);
+      return recorder?.step(stepIndex, result.stepHistory.length - 1, sr);
     };
     try {
       if (!hooks.empty && resumption === undefined) {

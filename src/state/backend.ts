@@ -19,10 +19,13 @@ export interface RunRow {
   /** Names and kinds of the pipeline's top-level steps, hashed: a different pipeline is refused on resume. */
   pipelineHash: string;
   status: RunStatus;
-  /** The index of the next top-level step to run (the number of steps completed). */
+  /**
+   * The index of the next top-level step to run, as of the last status change; step rows written after
+   * it (seq > lastSeq) move it on (see WorkflowState.currentStepIndex).
+   */
   currentStepIndex: number;
   totalSteps: number;
-  /** The sequence number of the last step row (0 before the first step). */
+  /** The sequence number of the last step row at the last status change (0 before the first step). */
   lastSeq: number;
   totalCostUsd: number;
   totalTokens: number;
@@ -102,13 +105,12 @@ export interface RunStep {
 export abstract class StateBackend {
   /** Creates a run (or replaces it, with all its steps) from a snapshot and step rows. */
   abstract writeRun(run: RunRow, snapshot: SnapshotRow, steps: readonly StepRow[]): Awaitable<void>;
-  /** Appends one step row and updates the run row; with a snapshot, it replaces the previous one. */
-  abstract appendStep(
-    runId: string,
-    step: StepRow,
-    progress: RunProgress,
-    snapshot: SnapshotRow | undefined,
-  ): Awaitable<void>;
+  /**
+   * Appends one step row; with a snapshot, it replaces the previous one. The run row is not touched:
+   * where the run stands after its step rows is read from them (state/workflow.ts), so a step costs one
+   * row written, not two.
+   */
+  abstract appendStep(runId: string, step: StepRow, snapshot: SnapshotRow | undefined): Awaitable<void>;
   /** Updates the run row (a pause, the end); with a snapshot, it replaces the previous one. */
   abstract updateRun(
     runId: string,

@@ -6,7 +6,7 @@
  * a crash. What MessagePack cannot carry is documented in docs/state.md: functions become undefined,
  * class instances and Maps become plain objects, -0 becomes 0, and an own `__proto__` key is renamed.
  */
-import { Packr, Unpackr } from "msgpackr";
+import { C1, Packr, Unpackr } from "msgpackr";
 import { errorMessage, StateBackendError } from "../domain/errors.js";
 
 const packr = new Packr({ useRecords: false, useBigIntExtension: true });
@@ -22,11 +22,29 @@ export function encodeState(value: unknown, what: string): Uint8Array {
 }
 
 export function decodeState(bytes: Uint8Array, what: string): unknown {
+  let value: unknown;
   try {
-    return unpackr.unpack(bytes);
+    value = unpackr.unpack(bytes);
   } catch (err) {
     throw new StateBackendError(`${what}: stored bytes are unreadable (${errorMessage(err)})`, {
       cause: err,
     });
   }
+  if (holdsNeverUsed(value))
+    throw new StateBackendError(`${what}: stored bytes are unreadable (the never-used byte 0xc1)`);
+  return value;
+}
+
+/**
+ * msgpackr decodes 0xc1, a byte MessagePack never writes, to a marker object instead of failing; so a
+ * decoded value is checked for it (O(size), like the decoding itself).
+ */
+function holdsNeverUsed(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (value === C1) return true;
+  if (Array.isArray(value)) return value.some(holdsNeverUsed);
+  if (value instanceof Date || ArrayBuffer.isView(value)) return false;
+  for (const key of Object.keys(value))
+    if (holdsNeverUsed((value as Record<string, unknown>)[key])) return true;
+  return false;
 }

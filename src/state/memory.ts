@@ -26,10 +26,10 @@ export class MemoryBackend extends StateBackend {
     });
   }
 
-  appendStep(runId: string, step: StepRow, progress: RunProgress, snapshot: SnapshotRow | undefined): void {
+  appendStep(runId: string, step: StepRow, snapshot: SnapshotRow | undefined): void {
     const entry = this.#entry(runId);
     entry.steps.push({ ...step });
-    this.#progress(entry, progress, snapshot);
+    if (snapshot !== undefined) entry.snapshot = { ...snapshot };
   }
 
   updateRun(runId: string, progress: RunProgress, snapshot: SnapshotRow | undefined): void {

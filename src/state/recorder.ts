@@ -82,13 +82,7 @@ export class RunRecorder {
   }
 
   /** Records a top-level step's result at `historyIndex` of the run's history. */
-  step(
-    stepIndex: number,
-    historyIndex: number,
-    sr: StepResult,
-    result: PipelineResult,
-    nextStepIndex: number,
-  ): Awaitable<void> {
+  step(stepIndex: number, historyIndex: number, sr: StepResult): Awaitable<void> {
     const seq = ++this.#seq;
     const patch = this.#tracker.diff();
     let snapshot: SnapshotRow | undefined;
@@ -103,12 +97,7 @@ export class RunRecorder {
     }
     const now = new Date().toISOString();
     const row = stepRow(seq, stepIndex, historyIndex, sr, encodeResult(sr, this.#what), encodedPatch, now);
-    return this.#backend.appendStep(
-      this.#ctx.runId,
-      row,
-      this.#progress("running", nextStepIndex, result, now),
-      snapshot,
-    );
+    return this.#backend.appendStep(this.#ctx.runId, row, snapshot);
   }
 
   /** A status change (pause, end, failure) with a full snapshot. */

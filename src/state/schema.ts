@@ -23,7 +23,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX runs_by_pipeline ON runs (pipeline_name);
   CREATE INDEX runs_by_created ON runs (created_at);
 
-  -- One row per top-level step run, append-only: its result and a patch of its context changes.
+  -- One row per top-level step run, append-only: its result and a patch of its context changes. Keyed
+  -- by (run_id, seq) itself, so appending a step writes one b-tree, not a table and an index.
   CREATE TABLE steps (
     run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
     seq INTEGER NOT NULL,
@@ -38,7 +39,7 @@ export const MIGRATIONS: readonly string[] = [
     result BLOB NOT NULL,
     patch BLOB,
     PRIMARY KEY (run_id, seq)
-  );
+  ) WITHOUT ROWID;
 
   -- The latest full context of each run; patches of steps after its seq are replayed on top.
   CREATE TABLE snapshots (

@@ -69,23 +69,35 @@ export function readWorkflow(stored: StoredRun): WorkflowState {
       applyPatch(context, patch);
     }
   }
-  const last = run.currentStepIndex > 0 ? history[run.currentStepIndex - 1] : undefined;
+  // Step rows after the last status change (a run still going, or one whose process died) say where the
+  // run stands: after a successful step, at the next one; after a failed one, at that step again.
+  let currentStepIndex = run.currentStepIndex;
+  const lastRow = stored.steps[stored.steps.length - 1];
+  const moved = lastRow !== undefined && lastRow.seq > run.lastSeq;
+  if (moved) currentStepIndex = lastRow.success ? lastRow.stepIndex + 1 : lastRow.stepIndex;
+  const last = currentStepIndex > 0 ? history[currentStepIndex - 1] : undefined;
+  let totalCostUsd = 0;
+  let totalTokens = 0;
+  for (const r of history) {
+    totalCostUsd += r.costUsd;
+    totalTokens += r.tokenCounts;
+  }
   return {
     runId: run.runId,
     pipelineName: run.pipelineName,
     pipelineVersion: run.pipelineVersion,
     pipelineHash: run.pipelineHash,
     status: run.status,
-    currentStepIndex: run.currentStepIndex,
+    currentStepIndex,
     totalSteps: run.totalSteps,
     pipelineContext: context,
     lastStepOutput: last?.output,
     stepHistory: history,
     steps,
-    totalCostUsd: run.totalCostUsd,
-    totalTokens: run.totalTokens,
+    totalCostUsd,
+    totalTokens,
     createdAt: run.createdAt,
-    updatedAt: run.updatedAt,
+    updatedAt: moved ? lastRow.createdAt : run.updatedAt,
     errorMessage: run.errorMessage,
   };
 }
