@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 
 describe("examples", () => {
@@ -9,6 +12,25 @@ describe("examples", () => {
       expect(log).toHaveBeenCalledWith("completed", expect.anything(), "$0.002", "high");
     } finally {
       log.mockRestore();
+    }
+  });
+
+  it("durable: pauses, is resumed by id from a new connection, and a second run reuses the cached step", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    const dir = mkdtempSync(join(tmpdir(), "flujo-example-"));
+    try {
+      const { main } = await import("../examples/durable.js");
+      const path = join(dir, "state.db");
+      expect(await main(path)).toEqual({
+        status: "completed",
+        output: "yes: summary of 700 chars",
+        fromCache: false,
+        summaries: 1,
+      });
+      expect(await main(path)).toMatchObject({ status: "completed", fromCache: true, summaries: 1 });
+    } finally {
+      log.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
