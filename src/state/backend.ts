@@ -85,17 +85,7 @@ export interface RunFilter {
 }
 
 /** One step row for listings (`flujo runs show`): its StepResult decoded. */
-export interface RunStep {
-  seq: number;
-  stepIndex: number;
-  stepName: string;
-  success: boolean;
-  costUsd: number;
-  tokenCounts: number;
-  latencyS: number;
-  createdAt: string;
-  result: StepResult;
-}
+export type RunStep = Omit<StepRow, "historyIndex" | "result" | "patch"> & { result: StepResult };
 
 /**
  * A state backend: the storage primitives are abstract; loading, saving and listing are built on them

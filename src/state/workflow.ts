@@ -48,17 +48,8 @@ export function readWorkflow(stored: StoredRun): WorkflowState {
   for (const row of stored.steps) {
     const where = `${what}: step row ${row.seq} ('${row.stepName}')`;
     const result = decodeResult(row.result, where);
-    steps.push({
-      seq: row.seq,
-      stepIndex: row.stepIndex,
-      stepName: row.stepName,
-      success: row.success,
-      costUsd: row.costUsd,
-      tokenCounts: row.tokenCounts,
-      latencyS: row.latencyS,
-      createdAt: row.createdAt,
-      result,
-    });
+    const { historyIndex: _h, result: _r, patch: _p, ...fields } = row;
+    steps.push({ ...fields, result });
     if (row.historyIndex < 0 || row.historyIndex > history.length)
       throw new StateBackendError(`${where}: history position ${row.historyIndex} is out of order`);
     history.length = row.historyIndex;

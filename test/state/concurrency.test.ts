@@ -3,70 +3,36 @@
  * on the busy timeout, no SQLITE_BUSY reaches a run), and many runs of one runner in flight at once in a
  * process. The child processes are test/state/fixtures/crash-child.ts in its "many" mode.
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { backend, Flujo, pipeline, SQLiteBackend, Step } from "../../src/index.js";
+import { type Exit, spawnChild, tempDirs } from "./fixtures/processes.js";
 
-const CHILD = fileURLToPath(new URL("./fixtures/crash-child.ts", import.meta.url));
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const RUNS_PER_PROCESS = 30;
-/** A child that is still running after this long is stuck: it is killed so the test fails instead of hanging. */
-const STUCK_MS = 60_000;
-
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "flujo-crash-"));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs("flujo-concurrency-");
 
 interface ManyChild {
   /** Resolves when the child has opened the file and waits for the go. */
   ready: Promise<void>;
   go(): void;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; lines: string[]; stderr: string }>;
+  exit: Promise<Exit>;
 }
 
 function manyChild(dbPath: string, prefix: string, count: number): ManyChild {
-  const proc = spawn(process.execPath, ["--import", "tsx", CHILD, "many", dbPath, prefix, String(count)], {
-    cwd: ROOT,
-    env: process.env,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  const lines: string[] = [];
-  let stderr = "";
-  proc.stderr.setEncoding("utf8");
-  proc.stderr.on("data", (chunk: string) => {
-    stderr += chunk;
-  });
   let onReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => {
     onReady = resolve;
   });
-  createInterface({ input: proc.stdout }).on("line", (line) => {
-    lines.push(line);
-    if (line === "ready") onReady();
+  const { proc, exit } = spawnChild(["many", dbPath, prefix, String(count)], {
+    stdin: "pipe",
+    onLine: (line) => {
+      if (line === "ready") onReady();
+    },
   });
-  const guard = setTimeout(() => proc.kill("SIGKILL"), STUCK_MS);
-  const exit = new Promise<Awaited<ManyChild["exit"]>>((resolve, reject) => {
-    proc.on("error", reject);
-    proc.on("close", (code, signal) => {
-      clearTimeout(guard);
-      onReady(); // a child that died before it was ready must not leave the test waiting
-      resolve({ code, signal, lines, stderr });
-    });
-  });
-  return { ready, go: () => proc.stdin.end("go\n"), exit };
+  // A child that died before it was ready must not leave the test waiting.
+  void exit.then(onReady);
+  return { ready, go: () => proc.stdin?.end("go\n"), exit };
 }
 
 describe("concurrent writers on one SQLite file", () => {

@@ -4,32 +4,16 @@
  * was recorded as completed before the kill is never run again, and the continued run ends with every
  * step exactly once in its history and its context. The child is test/state/fixtures/crash-child.ts.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import type { ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { backend, SQLiteBackend } from "../../src/index.js";
+import { type Exit, spawnChild, tempDirs } from "./fixtures/processes.js";
 
-const CHILD = fileURLToPath(new URL("./fixtures/crash-child.ts", import.meta.url));
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const STEPS = 12;
 const REPETITIONS = 20;
-/** A child that is still running after this long is stuck: it is killed so the test fails instead of hanging. */
-const STUCK_MS = 60_000;
-
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "flujo-crash-"));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs("flujo-crash-");
 
 /** mulberry32: a small seeded generator, so the kill points are the same on every run of the test. */
 function prng(seed: number): () => number {
@@ -43,38 +27,9 @@ function prng(seed: number): () => number {
   };
 }
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  lines: string[];
-  stderr: string;
-}
-
 /** Spawns the child script; `onLine` sees each stdout line as it arrives, with the child to kill. */
 function child(args: string[], onLine?: (line: string, proc: ChildProcess) => void): Promise<Exit> {
-  const proc = spawn(process.execPath, ["--import", "tsx", CHILD, ...args], {
-    cwd: ROOT,
-    env: process.env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const lines: string[] = [];
-  let stderr = "";
-  proc.stderr.setEncoding("utf8");
-  proc.stderr.on("data", (chunk: string) => {
-    stderr += chunk;
-  });
-  createInterface({ input: proc.stdout }).on("line", (line) => {
-    lines.push(line);
-    onLine?.(line, proc);
-  });
-  const guard = setTimeout(() => proc.kill("SIGKILL"), STUCK_MS);
-  return new Promise((resolve, reject) => {
-    proc.on("error", reject);
-    proc.on("close", (code, signal) => {
-      clearTimeout(guard);
-      resolve({ code, signal, lines, stderr });
-    });
-  });
+  return spawnChild(args, { onLine }).exit;
 }
 
 /** Runs the child to its end (exit 0) and returns the JSON of its `result` line. */
