@@ -180,7 +180,7 @@ export class Flujo<In = unknown, Out = unknown> {
   stream(input: In, options: RunCallOptions = {}): AsyncIterable<RunEvent | PipelineResult<PipelineContext>> {
     return eventStream(async (sink) => {
       const context = await this.#context(input, options);
-      return this.#execute({ index: 0, data: input, context, history: [] }, options.signal, sink);
+      return this.#execute(await this.#start(input, context), options.signal, sink);
     });
   }
 

@@ -107,6 +107,34 @@ describe.each(backends)("durable runs on %s", (_label, make) => {
     ]);
   });
 
+  it("runner.stream continues a stored run too, streaming only the steps it runs", async () => {
+    const backend = make();
+    const calls: Record<string, number> = {};
+    let failNext = true;
+    const flaky = Step.fromCallable(
+      async (x: number) => {
+        if (failNext) {
+          failNext = false;
+          throw new Error("not yet");
+        }
+        return x * 10;
+      },
+      { name: "s2", maxRetries: 0 },
+    );
+    const runner = new Flujo(pipeline(counted("s1", calls), flaky), { stateBackend: backend });
+    await runner.run(1, { runId: "st" });
+    const seen: string[] = [];
+    let last: unknown;
+    for await (const event of runner.stream(1, { runId: "st" })) {
+      if ("type" in event && event.type === "step") seen.push(event.stepResult.name);
+      last = event;
+    }
+    expect(seen).toEqual(["s2"]);
+    expect((last as PipelineResult).output).toBe(20);
+    expect((last as PipelineResult).stepHistory.map((r) => r.name)).toEqual(["s1", "s2"]);
+    expect(calls.s1).toBe(1);
+  });
+
   it("case 52: a stored index past the pipeline's steps fails with Flujo's message", async () => {
     const backend = make();
     const runner = new Flujo(pipeline(counted("s1", {}), counted("s2", {})), { stateBackend: backend });
