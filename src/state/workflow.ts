@@ -4,25 +4,15 @@
  */
 import { isPlainObject } from "../context/containers.js";
 import { StateBackendError } from "../domain/errors.js";
-import {
-  type RunStatus,
-  type StepResult,
-  stepResultFromPlain,
-  stepResultToPlain,
-} from "../domain/results.js";
+import { type StepResult, stepResultFromPlain, stepResultToPlain } from "../domain/results.js";
 import type { RunRow, RunStep, SnapshotRow, StepRow, StoredRun } from "./backend.js";
 import { decodeState, encodeState } from "./codec.js";
 import { applyPatch, isPatch } from "./patch.js";
 
-export interface WorkflowState {
-  runId: string;
-  pipelineName: string;
-  pipelineVersion: string;
-  pipelineHash: string;
-  status: RunStatus;
-  /** The index of the next top-level step to run. */
+/** A run as one value (Flujo's WorkflowState): its row's fields, with where it stands read exactly. */
+export interface WorkflowState extends Omit<RunRow, "lastSeq"> {
+  /** The index of the next top-level step to run, counting the step rows written after the run row. */
   currentStepIndex: number;
-  totalSteps: number;
   pipelineContext: Record<string, unknown>;
   /** The output of the last completed step: the input of the step at currentStepIndex. */
   lastStepOutput: unknown;
@@ -30,11 +20,6 @@ export interface WorkflowState {
   stepHistory: StepResult[];
   /** Every step row in the order the steps ran, failed attempts that were re-run included. */
   steps: RunStep[];
-  totalCostUsd: number;
-  totalTokens: number;
-  createdAt: string;
-  updatedAt: string;
-  errorMessage: string | undefined;
 }
 
 export function readWorkflow(stored: StoredRun): WorkflowState {
