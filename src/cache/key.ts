@@ -7,19 +7,28 @@ import { CanonicalWriter } from "../native/js/canonical.js";
  * fingerprint describes what the step does, not which run it is in: context and resources never enter the
  * key. It is computed once per step object; per call only the input is encoded and hashed.
  */
-const fingerprints = new WeakMap<Step, string>();
+interface KeyPrefix {
+  /** `"{step name}:"`. */
+  readonly name: string;
+  /** The canonical encoding of the fingerprint's hash (a string), written before each input. */
+  readonly fingerprint: Uint8Array;
+}
+
+const prefixes = new WeakMap<Step, KeyPrefix>();
 const writer = new CanonicalWriter();
 
 export function cacheKey(step: Step, input: unknown): string {
-  let fp = fingerprints.get(step);
-  if (fp === undefined) {
-    fp = fingerprintHash(step);
-    fingerprints.set(step, fp);
+  let prefix = prefixes.get(step);
+  if (prefix === undefined) {
+    writer.reset();
+    writer.writeValue(fingerprintHash(step));
+    prefix = { name: `${step.name}:`, fingerprint: writer.bytes().slice() };
+    prefixes.set(step, prefix);
   }
   writer.reset();
-  writer.writeValue(fp);
+  writer.writeEncoded(prefix.fingerprint);
   writer.writeValue(input);
-  return `${step.name}:${hot.hash128(writer.bytes())}`;
+  return prefix.name + hot.hash128(writer.bytes());
 }
 
 /**

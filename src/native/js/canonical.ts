@@ -171,6 +171,13 @@ export class CanonicalWriter {
     }
   }
 
+  /** Appends bytes that are already a canonical encoding (one written earlier and kept). */
+  writeEncoded(encoded: Uint8Array): void {
+    this.ensure(encoded.length);
+    this.buf.set(encoded, this.pos);
+    this.pos += encoded.length;
+  }
+
   private ensure(extra: number): void {
     const needed = this.pos + extra;
     if (needed <= this.buf.length) return;
