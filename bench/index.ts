@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: prints every figure side by side in one run and writes bench/results/latest.json.
- * BENCH_TIME (ms per task, default 1000) trades precision for duration.
+ * BENCH_TIME (ms per task, default 1000) trades precision for duration. `npm run bench -- --quick` runs
+ * every section briefly and writes nothing: CI runs it so the benchmarks keep working (it checks that
+ * they run, never their figures).
  */
 import { writeFileSync } from "node:fs";
 import { backend } from "flujo";
@@ -9,9 +11,10 @@ import { loopBench } from "./loop.js";
 import { parallelBench } from "./parallel.js";
 import { stateBench } from "./state.js";
 
-const time = Number(process.env.BENCH_TIME ?? 1000);
+const quick = process.argv.includes("--quick");
+const time = quick ? 20 : Number(process.env.BENCH_TIME ?? 1000);
 console.log(
-  `flujo benchmarks — backend: ${backend}, node ${process.version}, ${process.platform}-${process.arch}`,
+  `flujo benchmarks — backend: ${backend}, node ${process.version}, ${process.platform}-${process.arch}${quick ? " (quick: figures are not meaningful)" : ""}`,
 );
 if (!(globalThis as { gc?: unknown }).gc)
   console.log("(run with --expose-gc for heap figures: npm run bench does)");
@@ -21,8 +24,10 @@ const engine = only.has("engine") ? await engineBench(time) : undefined;
 const loop = only.has("loop") ? await loopBench(time) : undefined;
 const parallel = only.has("parallel") ? await parallelBench(time) : undefined;
 const state = only.has("state") ? await stateBench(time) : undefined;
-writeFileSync(
-  new URL("./results/latest.json", import.meta.url),
-  `${JSON.stringify({ date: new Date().toISOString(), backend, node: process.version, engine, loop, parallel, state }, null, 2)}\n`,
-);
-console.log("\nwritten: bench/results/latest.json");
+if (!quick) {
+  writeFileSync(
+    new URL("./results/latest.json", import.meta.url),
+    `${JSON.stringify({ date: new Date().toISOString(), backend, node: process.version, engine, loop, parallel, state }, null, 2)}\n`,
+  );
+  console.log("\nwritten: bench/results/latest.json");
+}
