@@ -9,7 +9,8 @@
 import { C1, Packr, Unpackr } from "msgpackr";
 import { errorMessage, StateBackendError } from "../domain/errors.js";
 
-const packr = new Packr({ useRecords: false, useBigIntExtension: true });
+// variableMapSize: without it msgpackr refuses objects of more than 65,535 keys (a long run's stepOutputs).
+const packr = new Packr({ useRecords: false, useBigIntExtension: true, variableMapSize: true });
 const unpackr = new Unpackr({ useRecords: false, int64AsType: "bigint" });
 
 /** `what` names the value for the error ("run 'x': context patch of step 'y'"). */

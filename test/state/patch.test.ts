@@ -146,4 +146,17 @@ describe("context patches (delta persistence)", () => {
     expect(({} as Ctx).polluted).toBeUndefined();
     expect(target).toEqual({ ok: 1 });
   });
+
+  it("the codec stores objects of any width (more than 65,535 keys) and keeps undefined, Dates and BigInt", () => {
+    const wide: Ctx = {};
+    for (let i = 0; i < 70_000; i++) wide[`k${i}`] = i;
+    const value = { wide, when: new Date(5), gone: undefined, big: 2n ** 80n };
+    const back = roundTrip(value);
+    expect(Object.keys(back.wide)).toHaveLength(70_000);
+    expect(back.wide.k69999).toBe(69_999);
+    expect(back.when).toEqual(new Date(5));
+    expect("gone" in back && back.gone === undefined).toBe(true);
+    expect(back.big).toBe(2n ** 80n);
+  });
 });
+
