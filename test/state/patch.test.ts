@@ -159,4 +159,3 @@ describe("context patches (delta persistence)", () => {
     expect(back.big).toBe(2n ** 80n);
   });
 });
-
