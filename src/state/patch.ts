@@ -50,7 +50,9 @@ export class ContextTracker {
     const ctx = this.#ctx;
     diffInto(ops, [], this.#previous, ctx);
     const outputs = ctx.stepOutputs;
-    if (this.#written.size > 0 && isPlainObject(outputs) && outputs === this.#previous.stepOutputs) {
+    // Not only when `stepOutputs` is the recorded object: if it was written in place and then replaced,
+    // the diff above compared the replacement against the mutated object, which is not what was stored.
+    if (this.#written.size > 0 && isPlainObject(outputs)) {
       for (const name of this.#written)
         if (hasOwn(outputs, name)) ops.push([0, ["stepOutputs", name], outputs[name]]);
     }

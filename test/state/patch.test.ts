@@ -117,6 +117,21 @@ describe("context patches (delta persistence)", () => {
     );
   });
 
+  it("an output written in place, then stepOutputs replaced, then the same output again reaches the store", () => {
+    // Found by the property above (CI seed -1481131944): the replacement was compared against the
+    // in-place-mutated object, so a name holding the same value in both was left out of the patch.
+    const value = {};
+    const ctx: Ctx = { stepOutputs: {} };
+    const tracker = new ContextTracker(ctx);
+    const stored = roundTrip(ctx);
+    apply(ctx, { kind: "output", name: "s2", value });
+    apply(ctx, { kind: "delete", key: "stepOutputs" });
+    apply(ctx, { kind: "output", name: "s2", value });
+    applyPatch(stored, roundTrip(tracker.diff()));
+    expect(stored).toEqual({ stepOutputs: { s2: {} } });
+    tracker.stop();
+  });
+
   it("costs what changed: an untouched subtree and an unchanged history add nothing to the patch", () => {
     const big: Ctx = {};
     for (let i = 0; i < 1000; i++) big[`k${i}`] = { text: "x".repeat(50) };
