@@ -10,7 +10,9 @@
  * - the state codec (msgpackr) encode and decode, beside JSON.
  * The crossover (the smallest size where native is faster) is printed for hashing.
  */
+import { spawnSync } from "node:child_process";
 import { hash as cryptoHash } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import {
   CanonicalWriter,
   ContextTracker,
@@ -20,6 +22,7 @@ import {
   loadBackend,
 } from "flujo/internals";
 import { Bench } from "tinybench";
+import xxhash from "xxhash-wasm";
 import { byName, gc, printTable } from "./stats.js";
 
 const SIZES: Array<[string, number]> = [
@@ -46,6 +49,11 @@ export interface NativeReport {
     sha128JsUs: number;
     sha128NativeUs: number | undefined;
     plainSha256Us: number;
+    /** xxhash-wasm's XXH64 of `JSON.stringify` (not canonical): the fastest npm hash over the fastest bytes. */
+    xxh64Us: number;
+    /** Canonical hash of JSON text that already exists as bytes (no stringify): where Rust works alone. */
+    textJsUs: number;
+    textNativeUs: number | undefined;
     diffUs: number;
     stringifyUs: number;
     encodeUs: number;
@@ -54,6 +62,10 @@ export interface NativeReport {
   }>;
   /** Smallest size at which native hashing beats the JS backend's, or undefined. */
   hashCrossover: string | undefined;
+  /** The same for JSON text already in bytes. */
+  textCrossover: string | undefined;
+  /** The durable-state scenario (100 steps, ~100 KB context, SQLite, default settings) per backend. */
+  durable: { jsUs: number; nativeUs: number | undefined } | undefined;
 }
 
 /** A context-like value of about `bytes` of JSON: records with text, numbers and a nested list. */
@@ -76,6 +88,7 @@ export async function nativeBench(time: number): Promise<NativeReport> {
   const rows: NativeReport["rows"] = [];
   const canonicalSizes: number[] = [];
   const writer = new CanonicalWriter();
+  const { h64ToString } = await xxhash();
   for (const [label, size] of SIZES) {
     const v = value(size);
     const json = JSON.stringify(v);
@@ -111,6 +124,12 @@ export async function nativeBench(time: number): Promise<NativeReport> {
       .add("plain sha256", () => {
         cryptoHash("sha256", JSON.stringify(v), "hex");
       })
+      .add("xxh64", () => {
+        h64ToString(JSON.stringify(v));
+      })
+      .add("text js", () => {
+        jsBackend.hashJson(text);
+      })
       .add("diff", () => {
         // One step's change: a top-level field, as the recorder sees after each step.
         ctx.status = tick++ % 2 === 0 ? "running" : "paused";
@@ -139,6 +158,9 @@ export async function nativeBench(time: number): Promise<NativeReport> {
         })
         .add("sha128 native", () => {
           hot.hash128(canonical);
+        })
+        .add("text native", () => {
+          hot.hashJson(text);
         });
     }
     gc();
@@ -155,6 +177,9 @@ export async function nativeBench(time: number): Promise<NativeReport> {
       sha128JsUs: us("sha128 js"),
       sha128NativeUs: native === undefined ? undefined : us("sha128 native"),
       plainSha256Us: us("plain sha256"),
+      xxh64Us: us("xxh64"),
+      textJsUs: us("text js"),
+      textNativeUs: native === undefined ? undefined : us("text native"),
       diffUs: us("diff"),
       stringifyUs: us("stringify"),
       encodeUs: us("encode"),
@@ -163,8 +188,11 @@ export async function nativeBench(time: number): Promise<NativeReport> {
     });
   }
   const crossover = rows.find((r) => r.hashNativeUs !== undefined && r.hashNativeUs < r.hashJsUs)?.size;
+  const textCrossover = rows.find((r) => r.textNativeUs !== undefined && r.textNativeUs < r.textJsUs)?.size;
   const fmt = (v: number | undefined) =>
     v === undefined ? "-" : v >= 1000 ? `${(v / 1000).toFixed(2)} ms` : `${v.toFixed(2)} µs`;
+  const ratio = (js: number, nat: number | undefined) =>
+    nat === undefined ? "-" : `${(js / nat).toFixed(2)}x faster`;
   printTable(
     "Native against JS: canonical hash of a value (µs per value; native = JSON.stringify + Rust parse, canonicalize and hash)",
     [
@@ -173,28 +201,58 @@ export async function nativeBench(time: number): Promise<NativeReport> {
       "JS backend",
       "native",
       "native/JS",
-      "JS hashJson",
-      "plain sha256 (not canonical)",
+      "best native could do (JS / stringify alone)",
+      "sha256 (node:crypto) of stringify, not canonical",
+      "xxh64 (xxhash-wasm) of stringify, not canonical",
     ],
     rows.map((r) => [
       r.size,
       String(r.bytes),
       fmt(r.hashJsUs),
       fmt(r.hashNativeUs),
-      r.hashNativeUs === undefined ? "-" : `${(r.hashJsUs / r.hashNativeUs).toFixed(2)}x faster`,
-      fmt(r.hashJsonJsUs),
+      ratio(r.hashJsUs, r.hashNativeUs),
+      `${(r.hashJsUs / r.stringifyUs).toFixed(2)}x`,
       fmt(r.plainSha256Us),
+      fmt(r.xxh64Us),
     ]),
   );
   printTable(
+    "Native against JS: canonical hash of JSON text already in bytes (no stringify; µs per text)",
+    [
+      "size",
+      "JSON bytes",
+      "JS backend (JSON.parse + canonical writer)",
+      "native (one Rust pass)",
+      "native/JS",
+    ],
+    rows.map((r) => [
+      r.size,
+      String(r.bytes),
+      fmt(r.textJsUs),
+      fmt(r.textNativeUs),
+      ratio(r.textJsUs, r.textNativeUs),
+    ]),
+  );
+  // `auto` binds the addon when it loads, so on the cache-key path auto is the native column.
+  printTable(
     "Native against JS: hash128 of canonical bytes already encoded (the cache-key path; µs per call)",
-    ["size", "canonical bytes", "JS (node:crypto)", "native (Rust sha2)", "native/JS"],
+    [
+      "size",
+      "canonical bytes",
+      "JS (node:crypto)",
+      "native (Rust sha2)",
+      "native/JS",
+      "auto against the faster",
+    ],
     rows.map((r, i) => [
       r.size,
       String(canonicalSizes[i]),
       fmt(r.sha128JsUs),
       fmt(r.sha128NativeUs),
-      r.sha128NativeUs === undefined ? "-" : `${(r.sha128JsUs / r.sha128NativeUs).toFixed(2)}x faster`,
+      ratio(r.sha128JsUs, r.sha128NativeUs),
+      r.sha128NativeUs === undefined
+        ? "-"
+        : `${(((r.sha128NativeUs - Math.min(r.sha128JsUs, r.sha128NativeUs)) / Math.min(r.sha128JsUs, r.sha128NativeUs)) * 100).toFixed(1)}% slower`,
     ]),
   );
   printTable(
@@ -216,8 +274,39 @@ export async function nativeBench(time: number): Promise<NativeReport> {
       fmt(r.jsonParseUs),
     ]),
   );
+  const durable = durableByBackend(time, native !== undefined);
+  if (durable !== undefined)
+    printTable(
+      "Durable state by backend: 100 steps over a ~100 KB context on SQLite, default settings (µs per step; one process per backend, alternated twice)",
+      ["FLUJO_BACKEND=js", "FLUJO_BACKEND=native", "native/js"],
+      [[fmt(durable.jsUs), fmt(durable.nativeUs), ratio(durable.jsUs, durable.nativeUs)]],
+    );
+  const none = native === undefined ? "addon not loaded" : undefined;
   console.log(
-    `\nhash crossover: ${native === undefined ? "addon not loaded" : (crossover ?? "native is not faster at any size measured")}; the diff stays in JS: serializing the context for a native diff costs more than the whole JS diff at every size`,
+    `\nhash crossover (a value): ${none ?? crossover ?? "native is not faster at any size measured"}; (JSON text in bytes): ${none ?? textCrossover ?? "native is not faster at any size measured"}.` +
+      "\nThe engine hashes values with the JS writer and diffs contexts in JS: producing the bytes a native path needs (JSON.stringify) costs more than the JS work it would replace.",
   );
-  return { native: native !== undefined, rows, hashCrossover: crossover };
+  return { native: native !== undefined, rows, hashCrossover: crossover, textCrossover, durable };
+}
+
+/** Runs bench/durable-lane.ts once per backend, twice, alternating (the backend is bound at module load). */
+function durableByBackend(time: number, withNative: boolean): NativeReport["durable"] {
+  const lane = fileURLToPath(new URL("./durable-lane.ts", import.meta.url));
+  const figures: Record<string, number[]> = { js: [], native: [] };
+  const lanes = withNative ? ["js", "native", "js", "native"] : ["js"];
+  for (const kind of lanes) {
+    const run = spawnSync(process.execPath, ["--import", "tsx", lane], {
+      env: { ...process.env, FLUJO_BACKEND: kind, BENCH_TIME: String(time) },
+      encoding: "utf8",
+    });
+    if (run.status !== 0) throw new Error(`native bench: the ${kind} durable lane failed:\n${run.stderr}`);
+    const out = JSON.parse(run.stdout.trim().split("\n").pop() ?? "") as {
+      backend: string;
+      usPerStep: number;
+    };
+    if (out.backend !== kind) throw new Error(`native bench: the ${kind} lane ran on ${out.backend}`);
+    figures[kind].push(out.usPerStep);
+  }
+  const mean = (xs: number[]) => (xs.length === 0 ? undefined : xs.reduce((a, b) => a + b, 0) / xs.length);
+  return { jsUs: mean(figures.js) ?? Number.NaN, nativeUs: mean(figures.native) };
 }

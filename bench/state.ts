@@ -99,7 +99,7 @@ export interface StateReport {
   }>;
 }
 
-function initialData(): Ctx {
+export function initialData(): Ctx {
   const payload = Array.from({ length: PAYLOAD_ENTRIES }, (_, i) => ({
     id: i,
     text: `${i}:`.padEnd(100, "x"),
@@ -108,7 +108,7 @@ function initialData(): Ctx {
 }
 
 /** Step i sets `counter` (even i) or `meta.last` (odd i) to i and passes its input on. */
-function statePipeline(n: number): Pipeline {
+export function statePipeline(n: number): Pipeline {
   const steps: Step[] = [];
   for (let i = 0; i < n; i++) {
     steps.push(

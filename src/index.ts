@@ -60,7 +60,7 @@ export type { Frame } from "./executor/frame.js";
 export type { Policy, StepClass } from "./executor/registry.js";
 export { AgentOutput } from "./executor/usage.js";
 export type { BackendKind } from "./native/backend.js";
-export { backend, nativeLoadError } from "./native/index.js";
+export { backend, canonicalHash, canonicalHashJson, nativeLoadError } from "./native/index.js";
 export type { AsStepOptions } from "./runner/compose.js";
 export type { ChunkEvent, RunEvent, StepEvent } from "./runner/events.js";
 export type { FlujoOptions, RunCallOptions } from "./runner/flujo.js";

@@ -1,5 +1,6 @@
 export type { Backend, BackendKind } from "./backend.js";
 export { ABI_VERSION } from "./backend.js";
+export { canonicalHash, canonicalHashJson } from "./hash.js";
 export {
   CanonicalWriter,
   encodeCanonical,
