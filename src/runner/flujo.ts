@@ -37,6 +37,7 @@ import { type AsStepOptions, asStep } from "./compose.js";
 import { buildRunContext } from "./context.js";
 import { checkStoredRun, pipelineHash, resolveStateBackend } from "./durable.js";
 import type { RunEvent, RunSink } from "./events.js";
+import { RunGate } from "./gate.js";
 import { eventStream } from "./stream.js";
 
 export interface FlujoOptions {
@@ -63,6 +64,11 @@ export interface FlujoOptions {
   persistState?: boolean;
   /** Delete a run's state once it completes. Default false. */
   deleteOnCompletion?: boolean;
+  /**
+   * At most this many runs (run, stream and resume calls) execute at once; the others wait in arrival
+   * order, holding nothing but their arguments. Default unlimited.
+   */
+  maxConcurrentRuns?: number;
 }
 
 export interface RunCallOptions {
@@ -110,6 +116,7 @@ export class Flujo<In = unknown, Out = unknown> {
   readonly #options: FlujoOptions;
   readonly #hooks: HookDispatcher;
   readonly #state: StateBackend | undefined;
+  readonly #gate: RunGate;
   #hash: string | undefined;
 
   constructor(pipelineOrStep: Pipeline<In, Out> | Step<In, Out>, options: FlujoOptions = {}) {
@@ -123,6 +130,7 @@ export class Flujo<In = unknown, Out = unknown> {
       throw new ConfigurationError("Flujo: contextSchema must be a Standard Schema (zod, valibot, ...)");
     }
     checkHitlNames(pipelineOrStep);
+    this.#gate = new RunGate(options.maxConcurrentRuns);
     this.pipeline = pipelineOrStep;
     this.#options = options;
     const logger = options.logger ?? console;
@@ -140,8 +148,18 @@ export class Flujo<In = unknown, Out = unknown> {
 
   /** Runs the pipeline. Step failures give a result with success=false; usage-limit breaches throw. */
   async run(input: In, options: RunCallOptions = {}): Promise<PipelineResult<PipelineContext>> {
-    const context = await this.#context(input, options);
-    return this.#execute(await this.#start(input, context), options.signal, undefined);
+    if (!this.#gate.tryEnter()) await this.#gate.wait(options.signal);
+    try {
+      const context = await this.#context(input, options);
+      return await this.#execute(await this.#start(input, context), options.signal, undefined);
+    } finally {
+      this.#gate.leave();
+    }
+  }
+
+  /** Runs executing now, and runs waiting for a slot under `maxConcurrentRuns`. */
+  get runs(): { active: number; queued: number } {
+    return { active: this.#gate.active, queued: this.#gate.queued };
   }
 
   /** The state backend runs are persisted to, if any. */
@@ -179,8 +197,13 @@ export class Flujo<In = unknown, Out = unknown> {
   /** Streams step events (and chunks from the last step's streaming agent), then yields the PipelineResult. */
   stream(input: In, options: RunCallOptions = {}): AsyncIterable<RunEvent | PipelineResult<PipelineContext>> {
     return eventStream(async (sink) => {
-      const context = await this.#context(input, options);
-      return this.#execute(await this.#start(input, context), options.signal, sink);
+      if (!this.#gate.tryEnter()) await this.#gate.wait(options.signal);
+      try {
+        const context = await this.#context(input, options);
+        return await this.#execute(await this.#start(input, context), options.signal, sink);
+      } finally {
+        this.#gate.leave();
+      }
     });
   }
 
@@ -201,6 +224,19 @@ export class Flujo<In = unknown, Out = unknown> {
     pausedOrRunId: PipelineResult<PipelineContext> | string,
     humanInput: unknown,
     options: { signal?: AbortSignal } = {},
+  ): Promise<PipelineResult<PipelineContext>> {
+    if (!this.#gate.tryEnter()) await this.#gate.wait(options.signal);
+    try {
+      return await this.#resume(pausedOrRunId, humanInput, options.signal);
+    } finally {
+      this.#gate.leave();
+    }
+  }
+
+  async #resume(
+    pausedOrRunId: PipelineResult<PipelineContext> | string,
+    humanInput: unknown,
+    signal: AbortSignal | undefined,
   ): Promise<PipelineResult<PipelineContext>> {
     let stored: Start["stored"];
     let paused: PipelineResult<PipelineContext>;
@@ -260,7 +296,7 @@ export class Flujo<In = unknown, Out = unknown> {
           };
     return this.#execute(
       { index, data: answer, context, history: [...paused.stepHistory], stored },
-      options.signal,
+      signal,
       undefined,
       resumption,
     );
