@@ -11,7 +11,7 @@ import {
   UsageLimitExceededError,
 } from "../../domain/errors.js";
 import { PipelineResult, type StepResult, stepResult } from "../../domain/results.js";
-import { ZERO_USAGE } from "../../domain/usage.js";
+import { type UsageEstimate, ZERO_USAGE } from "../../domain/usage.js";
 import { describe } from "../../dsl/config.js";
 import type { Step } from "../../dsl/step.js";
 import type {
@@ -37,9 +37,86 @@ const MAX_PLUGIN_ROUNDS = 10;
 /**
  * Flujo's simple-step algorithm (flujo-behaviour.md §2.4-§2.5): retries on isolated contexts, timeouts,
  * processors, plugins with redirects, validators, fallback with its accounting, usage reservation.
+ *
+ * A bare step (nothing but the agent call) makes its first attempt without an async frame: the agent's
+ * promise is continued with `.then`, so a run parked in an agent call holds two small closures instead
+ * of a suspended generator with its register file (0.3 KB less per in-flight run). Every other case, and
+ * every retry, goes through `attemptLoop`, the algorithm written once.
  */
-export const agentPolicy: Policy = async (frame, step, data) => {
+export const agentPolicy: Policy = (frame, step, data) => {
   const plan = agentPlan(step);
+  if (plan.call === undefined || !plan.bare) return preparedAttempts(frame, step, data, plan);
+  const start = performance.now();
+  const options = new CallOptions(frame, plan);
+  const estimate = plan.estimate;
+  if (!frame.quota.reserve(estimate)) return Promise.reject(quotaDenied(frame, step, estimate));
+  let raw: unknown;
+  try {
+    raw = invokeAgent(plan, data, options, frame, step.name);
+  } catch (err) {
+    return retryAfter(frame, step, plan, data, start, estimate, err);
+  }
+  if (!isThenable(raw)) {
+    try {
+      return Promise.resolve(firstSucceeded(frame, step, plan, data, start, estimate, options, raw));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+  return Promise.resolve(raw).then(
+    (value) => firstSucceeded(frame, step, plan, data, start, estimate, options, value),
+    (err: unknown) => retryAfter(frame, step, plan, data, start, estimate, err),
+  );
+};
+
+/** The first attempt's agent call returned: its usage, then the bare step's completion. */
+function firstSucceeded(
+  frame: Frame,
+  step: Step,
+  plan: AgentPlan,
+  data: unknown,
+  start: number,
+  estimate: UsageEstimate,
+  options: CallOptions,
+  raw: unknown,
+): StepResult | Promise<StepResult> {
+  let usage: { costUsd: number; tokens: number };
+  try {
+    usage = extractUsage(raw, step.name);
+  } catch (err) {
+    return retryAfter(frame, step, plan, data, start, estimate, err);
+  }
+  const output = isAgentResult(raw) ? raw.output : raw;
+  const breach = frame.quota.reclaim(estimate, usage);
+  if (breach !== undefined) throw breachError(step, output, 1, usage.tokens, usage.costUsd, start, breach);
+  return succeeded(frame, step, options, output, 1, usage.tokens, usage.costUsd, start);
+}
+
+/** The first attempt's call failed: what the loop would have done with it, then the loop from attempt 2. */
+function retryAfter(
+  frame: Frame,
+  step: Step,
+  plan: AgentPlan,
+  data: unknown,
+  start: number,
+  estimate: UsageEstimate,
+  err: unknown,
+): Promise<StepResult> {
+  try {
+    const feedback = callFailure(frame, estimate, err);
+    return attemptLoop(frame, step, plan, data, data, start, 2, 0, 0, feedback);
+  } catch (control) {
+    return Promise.reject(control);
+  }
+}
+
+/** Input checks and prompt processors, then the attempts. */
+async function preparedAttempts(
+  frame: Frame,
+  step: Step,
+  data: unknown,
+  plan: AgentPlan,
+): Promise<StepResult> {
   if (plan.call === undefined) throw new MissingAgentError(`Step '${step.name}' has no agent configured`);
   const start = performance.now();
   let input = data;
@@ -61,31 +138,30 @@ export const agentPolicy: Policy = async (frame, step, data) => {
       }
     }
   }
+  return attemptLoop(frame, step, plan, data, input, start, 1, 0, 0, undefined);
+}
 
+/** Attempts `from` to the last, then the fallback or the failure; `tokens`/`cost`/`feedback` carry earlier attempts. */
+async function attemptLoop(
+  frame: Frame,
+  step: Step,
+  plan: AgentPlan,
+  data: unknown,
+  input: unknown,
+  start: number,
+  from: number,
+  tokens: number,
+  cost: number,
+  feedback: string | undefined,
+): Promise<StepResult> {
   // Inside a fallback the step gets exactly one attempt.
   const attempts = frame.fallbackChain.length > 0 ? 1 : plan.attempts;
-  let tokens = 0;
-  let cost = 0;
-  let feedback: string | undefined;
-  let made = 0;
-  for (let attempt = 1; attempt <= attempts; attempt++) {
+  let made = from - 1;
+  for (let attempt = from; attempt <= attempts; attempt++) {
     made = attempt;
     const options = new CallOptions(frame, plan);
     const estimate = plan.estimate;
-    if (!frame.quota.reserve(estimate)) {
-      throw new UsageLimitExceededError(
-        frame.quota.denial(estimate),
-        new PipelineResult({
-          stepHistory: [
-            stepResult(step.name, {
-              success: false,
-              attempts: 0,
-              metadata: { exitReason: "quota_reservation_denied" },
-            }),
-          ],
-        }),
-      );
-    }
+    if (!frame.quota.reserve(estimate)) throw quotaDenied(frame, step, estimate);
     let raw: unknown;
     let usage: { costUsd: number; tokens: number };
     try {
@@ -93,31 +169,14 @@ export const agentPolicy: Policy = async (frame, step, data) => {
       if (isThenable(raw)) raw = await raw;
       usage = extractUsage(raw, step.name);
     } catch (err) {
-      frame.quota.reclaim(estimate, ZERO_USAGE);
-      if (frame.signal.aborted && !(err instanceof CancelledError))
-        throw new CancelledError("Run cancelled", { cause: err });
-      if (isControlError(err)) throw err;
-      feedback = `Agent execution failed with ${errorName(err)}: ${errorMessage(err)}`;
+      feedback = callFailure(frame, estimate, err);
       continue;
     }
     tokens += usage.tokens;
     cost += usage.costUsd;
     let output = isAgentResult(raw) ? raw.output : raw;
     const breach = frame.quota.reclaim(estimate, usage);
-    if (breach !== undefined) {
-      // Flujo records the step whose usage crossed the limit as successful, then stops the run.
-      const breaching = stepResult(step.name, {
-        output,
-        success: true,
-        attempts: attempt,
-        tokenCounts: tokens,
-        costUsd: cost,
-      });
-      throw new UsageLimitExceededError(
-        breach,
-        new PipelineResult({ stepHistory: [finish(start, breaching)] }),
-      );
-    }
+    if (breach !== undefined) throw breachError(step, output, attempt, tokens, cost, start, breach);
 
     if (!plan.bare) {
       if (plan.outputProcessors.length > 0) {
@@ -167,34 +226,7 @@ export const agentPolicy: Policy = async (frame, step, data) => {
         }
       }
     }
-
-    if (typeof output === "object" && output !== null && isIsolatedView(output)) output = unwrap(output);
-    // A literal with every field: one allocation and one hidden class on the hot path.
-    const result: StepResult = {
-      name: step.name,
-      output,
-      success: true,
-      attempts: attempt,
-      latencyS: 0,
-      tokenCounts: tokens,
-      costUsd: cost,
-      feedback: undefined,
-      branchContext: frame.context,
-      metadata: {},
-      stepHistory: [],
-    };
-    const isolation = options.isolation;
-    if (isolation?.hasChanges()) {
-      mergeInto(frame.context, isolation.changes());
-      wroteContext.add(result);
-    }
-    let effectFailure = applyOutputEffects(frame, step, output);
-    if (effectFailure instanceof Promise) effectFailure = await effectFailure;
-    if (effectFailure !== undefined) {
-      result.success = false;
-      result.feedback = effectFailure;
-    }
-    return finish(start, result);
+    return succeeded(frame, step, options, output, attempt, tokens, cost, start);
   }
 
   if (plan.fallback !== undefined)
@@ -203,7 +235,100 @@ export const agentPolicy: Policy = async (frame, step, data) => {
     start,
     stepResult(step.name, { success: false, attempts: made, tokenCounts: tokens, costUsd: cost, feedback }),
   );
-};
+}
+
+/**
+ * An attempt's call threw (or its usage was unreadable): the reservation is returned, control errors
+ * propagate, anything else becomes the feedback of a failed attempt.
+ */
+function callFailure(frame: Frame, estimate: UsageEstimate, err: unknown): string {
+  frame.quota.reclaim(estimate, ZERO_USAGE);
+  if (frame.signal.aborted && !(err instanceof CancelledError))
+    throw new CancelledError("Run cancelled", { cause: err });
+  if (isControlError(err)) throw err;
+  return `Agent execution failed with ${errorName(err)}: ${errorMessage(err)}`;
+}
+
+function quotaDenied(frame: Frame, step: Step, estimate: UsageEstimate): UsageLimitExceededError {
+  return new UsageLimitExceededError(
+    frame.quota.denial(estimate),
+    new PipelineResult({
+      stepHistory: [
+        stepResult(step.name, {
+          success: false,
+          attempts: 0,
+          metadata: { exitReason: "quota_reservation_denied" },
+        }),
+      ],
+    }),
+  );
+}
+
+/** Flujo records the step whose usage crossed the limit as successful, then stops the run. */
+function breachError(
+  step: Step,
+  output: unknown,
+  attempt: number,
+  tokens: number,
+  cost: number,
+  start: number,
+  breach: string,
+): UsageLimitExceededError {
+  const breaching = stepResult(step.name, {
+    output,
+    success: true,
+    attempts: attempt,
+    tokenCounts: tokens,
+    costUsd: cost,
+  });
+  return new UsageLimitExceededError(breach, new PipelineResult({ stepHistory: [finish(start, breaching)] }));
+}
+
+/** A successful attempt: its result, the isolated context's changes merged, the output's effects applied. */
+function succeeded(
+  frame: Frame,
+  step: Step,
+  options: CallOptions,
+  value: unknown,
+  attempt: number,
+  tokens: number,
+  cost: number,
+  start: number,
+): StepResult | Promise<StepResult> {
+  const output = typeof value === "object" && value !== null && isIsolatedView(value) ? unwrap(value) : value;
+  // A literal with every field: one allocation and one hidden class on the hot path.
+  const result: StepResult = {
+    name: step.name,
+    output,
+    success: true,
+    attempts: attempt,
+    latencyS: 0,
+    tokenCounts: tokens,
+    costUsd: cost,
+    feedback: undefined,
+    branchContext: frame.context,
+    metadata: {},
+    stepHistory: [],
+  };
+  const isolation = options.isolation;
+  if (isolation?.hasChanges()) {
+    mergeInto(frame.context, isolation.changes());
+    wroteContext.add(result);
+  }
+  const effectFailure = applyOutputEffects(frame, step, output);
+  if (effectFailure instanceof Promise)
+    return effectFailure.then((failure) => finishWith(start, result, failure));
+  return finishWith(start, result, effectFailure);
+}
+
+/** Finishes a result, failed with `failure` as its feedback when an output effect was refused. */
+function finishWith(start: number, result: StepResult, failure: string | undefined): StepResult {
+  if (failure !== undefined) {
+    result.success = false;
+    result.feedback = failure;
+  }
+  return finish(start, result);
+}
 
 /** Agents may return any thenable (a Bluebird or a custom promise), not only a native Promise. */
 function isThenable(value: unknown): value is PromiseLike<unknown> {
