@@ -34,9 +34,9 @@ let tsxRegistered: Promise<void> | undefined;
 /** Registers tsx's ESM loader once, so .ts modules can be imported; a clear error without tsx. */
 export function ensureTypeScriptLoader(what: string): Promise<void> {
   tsxRegistered ??= (async () => {
-    let api: { register: () => unknown };
+    let api: { register: (o: { tsconfig: string | false }) => unknown };
     try {
-      api = (await import("tsx/esm/api")) as { register: () => unknown };
+      api = (await import("tsx/esm/api")) as { register: (o: { tsconfig: string | false }) => unknown };
     } catch {
       tsxRegistered = undefined;
       throw new UsesError(
@@ -44,7 +44,9 @@ export function ensureTypeScriptLoader(what: string): Promise<void> {
         "import",
       );
     }
-    api.register();
+    // No tsconfig by default: a project's `paths` could map "flujo" to its sources, giving a module that
+    // imports flujo a second copy of its classes (a Pipeline the CLI's `instanceof` does not recognise).
+    api.register({ tsconfig: process.env.TSX_TSCONFIG_PATH ?? false });
   })();
   return tsxRegistered;
 }
