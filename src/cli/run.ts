@@ -168,7 +168,7 @@ async function runWith(
       feedback: result.success ? undefined : (last?.feedback ?? undefined),
     });
   } finally {
-    process.off("SIGINT", onSigint);
+    // The handler stays: a Ctrl-C while the process exits must still end it with 130, not by the signal.
     answers.close();
   }
 }
