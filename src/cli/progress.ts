@@ -72,7 +72,8 @@ export class Progress {
     this.stopSpinner();
     const parts = [seconds(result.latencyS)];
     if (result.costUsd > 0) parts.push(money(result.costUsd));
-    if (result.tokenCounts > 0) parts.push(`${result.tokenCounts} token${result.tokenCounts === 1 ? "" : "s"}`);
+    if (result.tokenCounts > 0)
+      parts.push(`${result.tokenCounts} token${result.tokenCounts === 1 ? "" : "s"}`);
     if (result.attempts > 1) parts.push(`${result.attempts} attempts`);
     if (result.name !== name) parts.push(`via ${result.name}`);
     if (result.metadata?.cacheHit === true) parts.push("cached");

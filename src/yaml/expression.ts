@@ -10,7 +10,7 @@
  *   and     := not ("and" not)*
  *   not     := "not" not | compare
  *   compare := postfix ((== | != | < | <= | > | >= | in | not in) postfix)*   (chained, as in Python)
- *   postfix := primary ("." name | "[" literal "]" | "." method "(" args ")")*
+ *   postfix := primary ("." name | "[" string | [-]integer "]" | "." method "(" args ")")*
  *   primary := number | string | True | False | None | name | "(" expr ")" | "[" expr, ... "]"
  */
 
@@ -59,7 +59,7 @@ interface Token {
   pos: number;
 }
 
-const OPERATORS = ["==", "!=", "<=", ">=", "<", ">", ".", "[", "]", "(", ")", ","];
+const OPERATORS = ["==", "!=", "<=", ">=", "<", ">", ".", "[", "]", "(", ")", ",", "-"];
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
@@ -238,9 +238,16 @@ class Parser {
       }
       if (this.#isOp("[")) {
         this.#i++;
+        // A negative index (items[-1]) is the one place a minus sign is allowed.
+        const negative = this.#isOp("-");
+        if (negative) this.#i++;
         const t = this.#tok;
         let key: string | number;
-        if (t.kind === "str") key = t.value as string;
+        if (negative && !(t.kind === "num" && Number.isInteger(t.value))) {
+          throw this.#unexpected("expected an integer after '-' in a subscript");
+        }
+        if (negative) key = -(t.value as number);
+        else if (t.kind === "str") key = t.value as string;
         else if (t.kind === "num" && Number.isInteger(t.value)) key = t.value as number;
         else throw this.#unexpected("only string or integer literal keys are allowed in subscripts");
         if (typeof key === "string") checkKey(key, t.pos);

@@ -44,8 +44,10 @@ export function ensureTypeScriptLoader(what: string): Promise<void> {
         "import",
       );
     }
-    // No tsconfig by default: a project's `paths` could map "flujo" to its sources, giving a module that
-    // imports flujo a second copy of its classes (a Pipeline the CLI's `instanceof` does not recognise).
+    // A global register(), not tsImport(): tsImport loads modules under a namespace, so a module's own
+    // `import "flujo"` would get a second copy of flujo's classes (a Pipeline the CLI's instanceof does not
+    // recognise). No tsconfig by default, for the same reason: a project's `paths` can map "flujo" to its
+    // sources. A .ts module must be ESM: in a "type": "module" package, or named .mts.
     api.register({ tsconfig: process.env.TSX_TSCONFIG_PATH ?? false });
   })();
   return tsxRegistered;
@@ -119,10 +121,12 @@ export function importModule(path: string, what: string): Promise<Record<string,
       try {
         return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
       } catch (err) {
-        throw new UsesError(
-          `cannot import '${what}': ${err instanceof Error ? err.message : String(err)}`,
-          "import",
-        );
+        const message = err instanceof Error ? err.message : String(err);
+        const hint =
+          TS_EXTENSIONS.test(path) && /require/i.test(message)
+            ? ' (a TypeScript module must be ESM: put it in a package with "type": "module", or name it .mts)'
+            : "";
+        throw new UsesError(`cannot import '${what}': ${message}${hint}`, "import");
       }
     })();
     moduleCache.set(path, loaded);

@@ -14,6 +14,10 @@ beforeAll(() => {
   mkdirSync(join(dir, "pipes"));
   writeFiles(join(dir, "pipes"), {
     "steps.js": "export const echo = (x) => x;\nexport const notAFunction = 42;\n",
+    // TypeScript modules are ESM: a "type": "module" package (or .mts files).
+    "package.json": '{ "type": "module" }\n',
+    "typed.ts": "export const greet = (name: string): string => `hello ${name}`;\n",
+    "typed.yaml": "steps:\n  - name: greet\n    uses: ./typed.ts#greet\n",
     "bad-yaml.yaml": 'version: "0.1"\nsteps:\n  - name: a\n    uses: [./steps.js#echo\n',
     "unknown-kind.yaml":
       'version: "0.1"\nsteps:\n  - name: a\n    uses: ./steps.js#echo\n  - name: b\n    kind: loopz\n',
@@ -174,7 +178,9 @@ describe("flujo run on broken files", () => {
 
   it("nothing was run or stored", () => {
     const list = flujo(["runs", "list", "--json"], { cwd: dir });
-    expect(json<{ runId: string }[]>(list).length).toBe(1); // only the allowed outside.yaml run
+    // Only the runs that loaded: outside.yaml with --allow-imports-from (and typed.yaml, if it ran first).
+    const ids = json<{ pipelineName: string }[]>(list).map((r) => r.pipelineName);
+    expect(ids.filter((name) => name !== "typed")).toEqual(["outside"]);
   });
 
   it("usage errors: a missing file, bad --context-data, an unknown option: exit 2", () => {
@@ -183,6 +189,14 @@ describe("flujo run on broken files", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--context-data is not valid JSON");
     expect(flujo(["run", "--frobnicate"], { cwd: dir }).code).toBe(2);
+  });
+});
+
+describe("TypeScript modules", () => {
+  it("a uses of a .ts module loads through tsx", () => {
+    const r = run("typed.yaml");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("output: hello x");
   });
 });
 
