@@ -18,6 +18,7 @@ export class Progress {
   readonly hook: HookFunction;
   readonly #out: ProgressOutput;
   readonly #tty: boolean;
+  readonly #color: boolean;
   readonly #quiet: boolean;
   #timer: ReturnType<typeof setInterval> | undefined;
   #current: string | undefined;
@@ -28,6 +29,8 @@ export class Progress {
   constructor(out: ProgressOutput, options: { quiet: boolean; totalSteps: number; startIndex?: number }) {
     this.#out = out;
     this.#tty = out.isTTY === true;
+    // https://no-color.org: marks stay, colours go.
+    this.#color = this.#tty && (process.env.NO_COLOR ?? "") === "";
     this.#quiet = options.quiet;
     this.#total = options.totalSteps;
     this.#index = options.startIndex ?? 0;
@@ -77,7 +80,7 @@ export class Progress {
     if (result.attempts > 1) parts.push(`${result.attempts} attempts`);
     if (result.name !== name) parts.push(`via ${result.name}`);
     if (result.metadata?.cacheHit === true) parts.push("cached");
-    const mark = ok ? (this.#tty ? "\x1b[32m✔\x1b[0m" : "ok") : this.#tty ? "\x1b[31m✘\x1b[0m" : "FAILED";
+    const mark = ok ? this.#mark("✔", "32", "ok") : this.#mark("✘", "31", "FAILED");
     let line = `${mark} [${this.#index}/${this.#total}] ${name} (${parts.join(", ")})`;
     if (!ok && result.feedback) line += `: ${preview(result.feedback, 200)}`;
     this.#out.write(`${line}\n`);
@@ -88,7 +91,13 @@ export class Progress {
     this.stopSpinner();
     this.#current = undefined;
     if (this.#quiet) return;
-    this.#out.write(`${this.#tty ? "\x1b[33m⏸\x1b[0m" : "PAUSED"} ${stepName ?? "(step)"}: ${message}\n`);
+    this.#out.write(`${this.#mark("⏸", "33", "PAUSED")} ${stepName ?? "(step)"}: ${message}\n`);
+  }
+
+  /** A symbol (coloured when allowed) in a terminal, a word when piped. */
+  #mark(symbol: string, color: string, word: string): string {
+    if (!this.#tty) return word;
+    return this.#color ? `\x1b[${color}m${symbol}\x1b[0m` : symbol;
   }
 
   stopSpinner(): void {
