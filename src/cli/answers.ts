@@ -24,6 +24,8 @@ export class AnswerReader {
       else this.#lines.push(line);
     });
     rl.on("close", () => this.#close());
+    // In a terminal readline takes Ctrl-C itself (and would only pause): hand it to the process handler.
+    rl.on("SIGINT", () => process.kill(process.pid, "SIGINT"));
     this.#rl = rl;
     return rl;
   }

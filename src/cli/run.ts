@@ -113,6 +113,7 @@ async function runWith(
         // Answering a paused run: its PipelineResult comes from the store, through runner.resume by id.
         const answered = await answerPaused(runner, runId, stored.pipelineContext, io, progress, answers);
         if (answered === undefined) {
+          if (interrupted) return interruptedReport(io, file, runId);
           return pausedReport(io, opts, file, runId, stored.pipelineContext, started);
         }
         result = answered;
@@ -146,12 +147,7 @@ async function runWith(
     }
     progress.stopSpinner();
     const elapsedS = (performance.now() - started) / 1000;
-    if (interrupted) {
-      io.stderr.write(
-        `\nflujo: interrupted; run ${runId} is saved and can be resumed with: flujo run ${file} --run-id ${runId}\n`,
-      );
-      return EX_SIGINT;
-    }
+    if (interrupted) return interruptedReport(io, file, runId);
     if (result.status === "paused") {
       return pausedReport(io, opts, file, runId, result.finalPipelineContext, started);
     }
@@ -216,6 +212,13 @@ async function answerPaused(
       io.stderr.write(`flujo: answer rejected: ${err.message}\n`);
     }
   }
+}
+
+function interruptedReport(io: Io, file: string, runId: string): number {
+  io.stderr.write(
+    `\nflujo: interrupted; run ${runId} is saved and can be resumed with: flujo run ${file} --run-id ${runId}\n`,
+  );
+  return EX_SIGINT;
 }
 
 function pausedStepName(ctx: Record<string, unknown> | undefined): string | undefined {

@@ -16,7 +16,7 @@ beforeAll(() => {
     "steps.js": "export const echo = (x) => x;\nexport const notAFunction = 42;\n",
     // TypeScript modules are ESM: a "type": "module" package (or .mts files).
     "package.json": '{ "type": "module" }\n',
-    "typed.ts": "export const greet = (name: string): string => \"hello \" + name;\n",
+    "typed.ts": 'export const greet = (name: string): string => "hello " + name;\n',
     "typed.yaml": "steps:\n  - name: greet\n    uses: ./typed.ts#greet\n",
     "bad-yaml.yaml": 'version: "0.1"\nsteps:\n  - name: a\n    uses: [./steps.js#echo\n',
     "unknown-kind.yaml":

@@ -1,5 +1,5 @@
 /** The YAML loader in-process: every kind builds with the DSL and runs; errors carry file, line and key. */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -315,6 +315,24 @@ describe("errors", () => {
     expect(pkg.detail).toMatch(/package name/);
     const abs = await error("steps:\n  - { name: a, uses: '/etc/passwd#x' }\n");
     expect(abs.detail).toMatch(/outside the pipeline's directory/);
+  });
+
+  it("a symlink inside the directory that points outside it is refused; allowImportsFrom allows it", async () => {
+    const outside = mkdtempSync(join(tmpdir(), "flujo-outside-"));
+    try {
+      writeFileSync(join(outside, "evil.js"), "export const x = () => 'outside';\n");
+      const base = join(dir, "linked");
+      mkdirSync(base, { recursive: true });
+      symlinkSync(join(outside, "evil.js"), join(base, "evil.js"));
+      const yaml = "steps:\n  - { name: a, uses: ./evil.js#x }\n";
+      await expect(loadPipelineFromString(yaml, { baseDir: base })).rejects.toThrow(
+        /outside the pipeline's directory/,
+      );
+      const ok = await loadPipelineFromString(yaml, { baseDir: base, allowImportsFrom: [outside] });
+      expect((await new Flujo(ok.pipeline).run(null)).output).toBe("outside");
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it("duplicate keys and alias bombs", async () => {
