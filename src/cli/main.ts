@@ -4,6 +4,7 @@
  * codes, exit-codes.ts); errors are printed as one message, with file:line for pipeline files, and no
  * stack trace unless FLUJO_DEBUG=1.
  */
+import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { FlujoError } from "../domain/errors.js";
 import { CliError, EX_CONFIG_ERROR, exitCodeOf } from "./exit-codes.js";
@@ -13,6 +14,18 @@ import { validateCommand } from "./validate.js";
 
 const io: Io = { stdout: process.stdout, stderr: process.stderr };
 
+/** The package's version (dist/cli/main.js and src/cli/main.ts are both two levels below package.json). */
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version?: unknown;
+    };
+    return typeof pkg.version === "string" ? pkg.version : "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
@@ -20,7 +33,7 @@ function collect(value: string, previous: string[] = []): string[] {
 export function buildProgram(onExit: (code: number) => void): Command {
   const program = new Command("flujo")
     .description("Run and inspect flujo pipelines (YAML blueprints or JavaScript/TypeScript modules)")
-    .version("0.1.0")
+    .version(version())
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
 
