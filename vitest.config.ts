@@ -10,6 +10,8 @@ const include = ["test/**/*.test.ts"];
 
 export default defineConfig({
   test: {
+    // Builds dist/ when it is older than src/: test/cli spawns the built `flujo` binary.
+    globalSetup: ["test/cli/global-setup.ts"],
     projects: [
       { extends: true, test: { name: "js", include, env: { FLUJO_BACKEND: "js" } } },
       { extends: true, test: { name: "native", include, env: { FLUJO_BACKEND: "native" } } },

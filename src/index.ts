@@ -92,3 +92,19 @@ export type {
   PreStepPayload,
 } from "./telemetry/events.js";
 export type { Logger } from "./telemetry/hooks.js";
+export type {
+  CompiledExpression,
+  CompiledTemplate,
+  LoadedPipeline,
+  LoadPipelineOptions,
+  SourceLocation,
+} from "./yaml/index.js";
+export {
+  BlueprintError,
+  BlueprintImportError,
+  compileExpression,
+  compileTemplate,
+  ExpressionError,
+  loadPipelineFromString,
+  loadPipelineYaml,
+} from "./yaml/index.js";
