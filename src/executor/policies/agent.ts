@@ -98,6 +98,8 @@ export const agentPolicy: Policy = async (frame, step, data) => {
         throw new CancelledError("Run cancelled", { cause: err });
       if (isControlError(err)) throw err;
       feedback = `Agent execution failed with ${errorName(err)}: ${errorMessage(err)}`;
+      if (frame.observer !== undefined)
+        frame.observer.attemptFailed(frame, attempt, feedback, attempt < attempts);
       continue;
     }
     tokens += usage.tokens;
@@ -126,6 +128,8 @@ export const agentPolicy: Policy = async (frame, step, data) => {
         } catch (err) {
           if (isControlError(err)) throw err;
           feedback = `Processor failed: ${errorMessage(err)}`;
+          if (frame.observer !== undefined)
+            frame.observer.attemptFailed(frame, attempt, feedback, attempt < attempts);
           continue;
         }
       }
@@ -139,13 +143,18 @@ export const agentPolicy: Policy = async (frame, step, data) => {
           if (isControlError(err)) throw err;
           feedback = `Plugin execution failed: ${errorMessage(err)}`;
           // Inside a loop Flujo goes straight to the fallback instead of retrying the primary.
-          if (plan.fallback !== undefined && frame.inLoop) break;
+          const toFallback = plan.fallback !== undefined && frame.inLoop;
+          if (frame.observer !== undefined)
+            frame.observer.attemptFailed(frame, attempt, feedback, !toFallback && attempt < attempts);
+          if (toFallback) break;
           continue;
         }
       }
       if (plan.validators.length > 0) {
         const invalid = await runValidators(plan.validators, output, options);
         if (invalid !== undefined) {
+          if (frame.observer !== undefined)
+            frame.observer.attemptFailed(frame, attempt, `Validation failed: ${invalid}`, false);
           if (plan.fallback !== undefined) {
             return runFallback(frame, step, plan, data, invalid, tokens, attempt, start, {
               validationFailure: invalid,
@@ -247,6 +256,7 @@ async function runFallback(
       }),
     );
   }
+  if (frame.observer !== undefined) frame.observer.fallback(frame, primaryFeedback);
   const fb = await frame.core.run({ ...frame, fallbackChain: chain }, fallback, data);
   const metadata = {
     ...fb.metadata,

@@ -210,12 +210,13 @@ class Fanout {
     try {
       iso = isolate(this.#root);
       this.isolations[i] = iso;
-      const frame: Frame = {
+      let frame: Frame = {
         ...this.#template,
         context: iso.view,
         quota: this.#quotas?.[i] ?? this.#frame.quota,
         signal: this.controller.signal,
       };
+      if (frame.observer !== undefined) frame = frame.observer.branch(frame, spec.branchNames[i]);
       const run = await runSteps(frame, spec.branchSteps[i], this.#data);
       result = branchResult(`${spec.name}_${spec.branchNames[i]}`, run, iso.view);
     } catch (err) {
