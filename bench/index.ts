@@ -10,6 +10,7 @@ import { concurrencyBench } from "./concurrency.js";
 import { engineBench } from "./engine.js";
 import { loopBench } from "./loop.js";
 import { nativeBench } from "./native.js";
+import { observabilityBench } from "./observability.js";
 import { parallelBench } from "./parallel.js";
 import { stateBench } from "./state.js";
 
@@ -20,18 +21,19 @@ console.log(
 );
 if (!(globalThis as { gc?: unknown }).gc)
   console.log("(run with --expose-gc for heap figures: npm run bench does)");
-// BENCH_ONLY=engine,loop,parallel,state,native,concurrency runs a subset (the JSON then holds only those).
-const only = new Set((process.env.BENCH_ONLY ?? "engine,loop,parallel,state,native,concurrency").split(","));
+// BENCH_ONLY=engine,loop,parallel,state,native,concurrency,observability runs a subset (the JSON then holds only those).
+const only = new Set((process.env.BENCH_ONLY ?? "engine,loop,parallel,state,native,concurrency,observability").split(","));
 const engine = only.has("engine") ? await engineBench(time) : undefined;
 const loop = only.has("loop") ? await loopBench(time) : undefined;
 const parallel = only.has("parallel") ? await parallelBench(time) : undefined;
 const state = only.has("state") ? await stateBench(time) : undefined;
 const native = only.has("native") ? await nativeBench(time) : undefined;
 const concurrency = only.has("concurrency") ? await concurrencyBench(quick) : undefined;
+const observability = only.has("observability") ? await observabilityBench(time) : undefined;
 if (!quick) {
   writeFileSync(
     new URL("./results/latest.json", import.meta.url),
-    `${JSON.stringify({ date: new Date().toISOString(), backend, node: process.version, engine, loop, parallel, state, native, concurrency }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), backend, node: process.version, engine, loop, parallel, state, native, concurrency, observability }, null, 2)}\n`,
   );
   console.log("\nwritten: bench/results/latest.json");
 }

@@ -44,12 +44,12 @@ export interface Frame {
  * paths only (a failed attempt, a fallback): nothing is called on a successful step's path but `run`.
  */
 export interface StepObserver {
-  /** Runs `step` through `frame.core.dispatch` with a child frame whose `scope` is the step's. */
+  /** Runs `step` through `frame.core.dispatch` (complex steps with a child frame whose `scope` is theirs). */
   run(frame: Frame, step: Step, data: unknown): Promise<StepResult>;
   /** An attempt of the frame's step failed; `retrying` when another attempt follows. */
   attemptFailed(frame: Frame, attempt: number, feedback: string, retrying: boolean): void;
-  /** The frame's step failed and its fallback is about to run. */
-  fallback(frame: Frame, feedback: string): void;
+  /** The frame's step failed and its fallback is about to run in the frame this returns. */
+  fallback(frame: Frame, feedback: string): Frame;
   /** The frame in which the steps of iteration `iteration` of the frame's loop run. */
   iteration(frame: Frame, iteration: number): Frame;
   /** The frame in which the steps of branch `key` of the frame's parallel or conditional step run. */

@@ -4,11 +4,12 @@ import type { RunStatus, StepResult } from "../domain/results.js";
 import type { Span } from "../domain/trace.js";
 import type { Step } from "../dsl/step.js";
 import type { Frame, StepObserver } from "../executor/frame.js";
+import { agentPolicy } from "../executor/policies/agent.js";
 import type { FailureDiagnostics } from "./diagnostics.js";
 import { preview } from "./diagnostics.js";
 import type { Metrics } from "./metrics.js";
 import { endOtelSpan, otelEvent, startOtelSpan } from "./otel.js";
-import { type AttributeValue, fromPlainSpan, TraceSpan } from "./span.js";
+import { type AttributeValue, fromPlainSpan, Scoped, TraceSpan } from "./span.js";
 
 /** How a runner observes its runs (resolved once from FlujoOptions). */
 export interface ObserverConfig {
@@ -17,16 +18,6 @@ export interface ObserverConfig {
   otel: Tracer | undefined;
   /** Put a preview of each step's input in its span (`step_input`); failures always get one. */
   captureInputs: boolean;
-}
-
-/** Where in a parent step its children run: an iteration of a loop or a branch. */
-class Scoped {
-  constructor(
-    readonly span: TraceSpan,
-    readonly label: string,
-    readonly iteration: number | undefined,
-    readonly branch: string | undefined,
-  ) {}
 }
 
 function finite(n: number): number | undefined {
@@ -69,61 +60,49 @@ export class RunObserver implements StepObserver {
   }
 
   async run(frame: Frame, step: Step, data: unknown): Promise<StepResult> {
-    const scope = frame.scope;
+    const scope = frame.scope as TraceSpan | Scoped;
     const parentScope = scope instanceof Scoped ? scope : undefined;
     const parent = parentScope === undefined ? (scope as TraceSpan) : parentScope.span;
+    const start = performance.now();
     const span = new TraceSpan(
       step.name,
       parent,
-      parentScope?.label,
-      {
-        "flujo.step.type": step.constructor.name,
-        "flujo.attempt_number": undefined,
-        "flujo.budget.quota_before_usd": finite(frame.quota.remainingCostUsd),
-        "flujo.budget.quota_before_tokens": tokensLeft(frame.quota.remainingTokens),
-        "flujo.cache.hit": false,
-        "flujo.loop.iteration": parentScope?.iteration,
-        "flujo.branch": parentScope?.branch,
-        step_input: this.#config.captureInputs ? preview(data) : undefined,
-        success: undefined,
-        latency_s: undefined,
-        "flujo.budget.actual_cost_usd": undefined,
-        "flujo.budget.actual_tokens": undefined,
-        feedback: undefined,
-      },
-      performance.now(),
+      parentScope,
+      undefined,
+      start,
+      step.constructor.name,
+      finite(frame.quota.remainingCostUsd),
+      tokensLeft(frame.quota.remainingTokens),
+      this.#config.captureInputs ? preview(data) : undefined,
     );
-    parent.children.push(span);
+    parent.addChild(span);
     if (this.#otel !== undefined) startOtelSpan(this.#otel, span);
     const metrics = this.#metrics;
     if (metrics !== undefined) metrics.inFlightSteps++;
+    // A plain step runs no children: it needs no frame of its own. Its failure paths find its span as
+    // the scope's current step (the steps of one scope run one after the other).
+    const plain = frame.core.registry.get(step.constructor) === agentPolicy;
     let result: StepResult;
     try {
-      result = await frame.core.dispatch({ ...frame, scope: span }, step, data);
+      if (plain) {
+        scope.current = span;
+        result = await frame.core.dispatch(frame, step, data);
+      } else {
+        result = await frame.core.dispatch({ ...frame, scope: span }, step, data);
+      }
     } catch (err) {
       if (metrics !== undefined) metrics.inFlightSteps--;
       this.#thrown(span, err);
       throw err;
     }
-    const end = performance.now();
-    span.endTime = end;
-    const a = span.attributes;
-    a.success = result.success;
-    a.latency_s = result.latencyS;
-    a["flujo.attempt_number"] = result.attempts;
-    a["flujo.cache.hit"] = result.metadata.cacheHit === true;
-    a["flujo.budget.actual_cost_usd"] = result.costUsd;
-    a["flujo.budget.actual_tokens"] = result.tokenCounts;
-    if (result.success) {
-      span.status = "completed";
-    } else {
-      span.status = "failed";
-      a.feedback = result.feedback;
-      this.#diagnose(span, result, data);
-    }
+    // One clock read per plain step: its policy measured its own latency (a cache hit replays a stored one).
+    const end =
+      plain && result.metadata.cacheHit !== true ? start + result.latencyS * 1000 : performance.now();
+    span.end(result, end);
+    if (!result.success) this.#diagnose(span, result, data);
     if (metrics !== undefined) {
       metrics.inFlightSteps--;
-      metrics.recordStep(step.name, end - span.startTime, result);
+      metrics.recordStep(step.name, end - start, result);
     }
     if (span.otel !== undefined) endOtelSpan(span);
     return result;
@@ -138,8 +117,8 @@ export class RunObserver implements StepObserver {
       otelEvent(span, "flujo.paused", { message: err.message });
     } else {
       span.status = "failed";
-      span.attributes.success = false;
-      span.attributes.feedback = errorMessage(err);
+      span.setAttribute("success", false);
+      span.setAttribute("feedback", errorMessage(err));
     }
     if (span.otel !== undefined) endOtelSpan(span);
   }
@@ -155,7 +134,8 @@ export class RunObserver implements StepObserver {
   }
 
   attemptFailed(frame: Frame, attempt: number, feedback: string, retrying: boolean): void {
-    const span = frame.scope as TraceSpan;
+    const span = (frame.scope as TraceSpan | Scoped).current;
+    if (span === undefined) return;
     span.logAttempt(attempt, feedback);
     if (!retrying) return;
     const attributes = { attempt, feedback };
@@ -164,12 +144,15 @@ export class RunObserver implements StepObserver {
     if (this.#metrics !== undefined) this.#metrics.step(span.name).retries++;
   }
 
-  fallback(frame: Frame, feedback: string): void {
-    const span = frame.scope as TraceSpan;
+  fallback(frame: Frame, feedback: string): Frame {
+    const span = (frame.scope as TraceSpan | Scoped).current;
+    if (span === undefined) return frame;
     const attributes = { original_error: feedback };
     span.addEvent("flujo.fallback.triggered", attributes);
     otelEvent(span, "flujo.fallback.triggered", attributes);
     if (this.#metrics !== undefined) this.#metrics.step(span.name).fallbacks++;
+    // The fallback's span nests under the step it stands in for.
+    return { ...frame, scope: span };
   }
 
   iteration(frame: Frame, iteration: number): Frame {
@@ -188,9 +171,9 @@ export class RunObserver implements StepObserver {
     const root = this.root;
     root.endTime = performance.now();
     root.status = status === "running" ? "completed" : status;
-    root.attributes["flujo.total_cost_usd"] = totalCostUsd;
-    root.attributes["flujo.total_tokens"] = totalTokens;
-    root.attributes["flujo.steps"] = steps;
+    root.setAttribute("flujo.total_cost_usd", totalCostUsd);
+    root.setAttribute("flujo.total_tokens", totalTokens);
+    root.setAttribute("flujo.steps", steps);
     if (status === "paused") {
       root.addEvent("flujo.paused", {});
       otelEvent(root, "flujo.paused", {});

@@ -256,8 +256,9 @@ async function runFallback(
       }),
     );
   }
-  if (frame.observer !== undefined) frame.observer.fallback(frame, primaryFeedback);
-  const fb = await frame.core.run({ ...frame, fallbackChain: chain }, fallback, data);
+  let fbFrame: Frame = { ...frame, fallbackChain: chain };
+  if (fbFrame.observer !== undefined) fbFrame = fbFrame.observer.fallback(fbFrame, primaryFeedback);
+  const fb = await frame.core.run(fbFrame, fallback, data);
   const metadata = {
     ...fb.metadata,
     ...extraMetadata,
