@@ -24,7 +24,10 @@ export interface AlertRule {
   step?: string;
   /** How many recent runs or executions the value is computed over (default 20; 1 for cost_per_run_usd). */
   window?: number;
-  /** No value is judged before the window holds this many samples (default 1). */
+  /**
+   * No value is judged before the window holds this many samples: default the whole window for
+   * failure_rate and step_p95_ms (a rate or a p95 of a few samples says little), 1 otherwise.
+   */
   minSamples?: number;
   /**
    * A firing rule resolves only once the value is at or below threshold × (1 − hysteresis), default 0.1:
@@ -153,8 +156,12 @@ export class AlertMonitor {
       clearInterval(this.#timer);
       this.#timer = undefined;
       if (this.#states.some((s) => s.rule.metric === "event_loop_delay_ms")) {
-        await this.#evaluate(true);
-        this.#metrics.unwatchEventLoop();
+        // A last sample once the monitor has seen the end of the run (a block is measured when the
+        // monitor's 10 ms timer fires after it); the run does not wait for it.
+        const last = setTimeout(() => {
+          void this.#evaluate(true).finally(() => this.#metrics.unwatchEventLoop());
+        }, 25);
+        last.unref();
       }
     }
     await this.#evaluate(false);
@@ -163,7 +170,8 @@ export class AlertMonitor {
   /** The rule's current value, or undefined when there is not enough data to judge. */
   #value(s: RuleState, sampling: boolean): number | undefined {
     const rule = s.rule;
-    const min = rule.minSamples ?? 1;
+    const min =
+      rule.minSamples ?? (rule.metric === "failure_rate" || rule.metric === "step_p95_ms" ? s.window : 1);
     switch (rule.metric) {
       case "event_loop_delay_ms":
         return sampling ? this.#metrics.takeEventLoopP99() : undefined;
