@@ -22,7 +22,9 @@ console.log(
 if (!(globalThis as { gc?: unknown }).gc)
   console.log("(run with --expose-gc for heap figures: npm run bench does)");
 // BENCH_ONLY=engine,loop,parallel,state,native,concurrency,observability runs a subset (the JSON then holds only those).
-const only = new Set((process.env.BENCH_ONLY ?? "engine,loop,parallel,state,native,concurrency,observability").split(","));
+const only = new Set(
+  (process.env.BENCH_ONLY ?? "engine,loop,parallel,state,native,concurrency,observability").split(","),
+);
 const engine = only.has("engine") ? await engineBench(time) : undefined;
 const loop = only.has("loop") ? await loopBench(time) : undefined;
 const parallel = only.has("parallel") ? await parallelBench(time) : undefined;

@@ -51,16 +51,7 @@ describe("alerts", () => {
       after.push(c.alerts.map((a) => a.eventName).join(","));
     }
     // Window of 4 runs: 3/4 failed at run 4 (fires); still above at run 5 (no second alert); 1/4 at run 8.
-    expect(after).toEqual([
-      "",
-      "",
-      "",
-      "alert",
-      "alert",
-      "alert",
-      "alert",
-      "alert,alert_resolved",
-    ]);
+    expect(after).toEqual(["", "", "", "alert", "alert", "alert", "alert", "alert,alert_resolved"]);
     expect(c.alerts[0]).toMatchObject({
       eventName: "alert",
       rule: "errors",
@@ -195,8 +186,12 @@ describe("alerts", () => {
   });
 
   it("alerts turn metrics on; a rule without its step is refused", () => {
-    expect(new Flujo(worker, { alerts: [{ metric: "heap_mb", threshold: 1e9 }] }).metrics).toBeInstanceOf(Metrics);
-    expect(() => new Flujo(worker, { alerts: [{ metric: "step_p95_ms", threshold: 1 }] })).toThrow(/needs a step/);
+    expect(new Flujo(worker, { alerts: [{ metric: "heap_mb", threshold: 1e9 }] }).metrics).toBeInstanceOf(
+      Metrics,
+    );
+    expect(() => new Flujo(worker, { alerts: [{ metric: "step_p95_ms", threshold: 1 }] })).toThrow(
+      /needs a step/,
+    );
     expect(new Flujo(worker).metrics).toBeUndefined();
   });
 });

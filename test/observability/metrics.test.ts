@@ -80,7 +80,9 @@ describe("metrics", () => {
     expect(snap.steps.backup.count).toBe(1);
     expect(snap.pipelines.p).toMatchObject({ runs: 2, completed: 2, failed: 0, costUsd: 1 });
     // The run's tokens are its top-level steps' (a fallback's usage is in the step it stands in for).
-    expect(snap.pipelines.p.tokens).toBe(snap.steps.cached.tokens + snap.steps.flaky.tokens + snap.steps.primary.tokens);
+    expect(snap.pipelines.p.tokens).toBe(
+      snap.steps.cached.tokens + snap.steps.flaky.tokens + snap.steps.primary.tokens,
+    );
     expect(snap.pipelines.p.latencyMs.count).toBe(2);
     expect(snap.resources).toMatchObject({ activeRuns: 0, inFlightSteps: 0 });
     expect(snap.resources.heapUsedMb).toBeGreaterThan(0);
@@ -93,7 +95,11 @@ describe("metrics", () => {
     const runner = new Flujo(
       Step.loopUntil({
         name: "loop",
-        body: new Step({ name: "inner", agent: new StubAgent([new RuntimeError("x")]), config: { maxRetries: 0 } }),
+        body: new Step({
+          name: "inner",
+          agent: new StubAgent([new RuntimeError("x")]),
+          config: { maxRetries: 0 },
+        }),
         maxLoops: 3,
         exitCondition: () => false,
       }),

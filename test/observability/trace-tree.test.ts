@@ -124,7 +124,11 @@ describe("trace tree", () => {
       config: { maxRetries: 0 },
       fallbackStep: id("backup"),
     });
-    const bad = new Step({ name: "bad", agent: new StubAgent([new RuntimeError("no")]), config: { maxRetries: 0 } });
+    const bad = new Step({
+      name: "bad",
+      agent: new StubAgent([new RuntimeError("no")]),
+      config: { maxRetries: 0 },
+    });
     const result = await new Flujo(pipeline(flaky, primary, bad), { tracing: true }).run("x");
     const [f, p, b] = result.traceTree!.children;
     expect(f.events.map((e) => e.name)).toEqual(["flujo.retry"]);
