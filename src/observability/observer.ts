@@ -59,7 +59,7 @@ export class RunObserver implements StepObserver {
     }
   }
 
-  async run(frame: Frame, step: Step, data: unknown): Promise<StepResult> {
+  run(frame: Frame, step: Step, data: unknown): Promise<StepResult> {
     const scope = frame.scope as TraceSpan | Scoped;
     const parentScope = scope instanceof Scoped ? scope : undefined;
     const parent = parentScope === undefined ? (scope as TraceSpan) : parentScope.span;
@@ -82,24 +82,43 @@ export class RunObserver implements StepObserver {
     // A plain step runs no children: it needs no frame of its own. Its failure paths find its span as
     // the scope's current step (the steps of one scope run one after the other).
     const plain = frame.core.registry.get(step.constructor) === agentPolicy;
-    let result: StepResult;
+    let running: Promise<StepResult>;
     try {
       if (plain) {
         scope.current = span;
-        result = await frame.core.dispatch(frame, step, data);
+        running = frame.core.dispatch(frame, step, data);
       } else {
-        result = await frame.core.dispatch({ ...frame, scope: span }, step, data);
+        running = frame.core.dispatch({ ...frame, scope: span }, step, data);
       }
     } catch (err) {
-      if (metrics !== undefined) metrics.inFlightSteps--;
       this.#thrown(span, err);
       throw err;
     }
+    // `.then` rather than an async function: it keeps about 200 bytes per step fewer alive (the
+    // suspended function's locals) and the step's promise chain one link shorter.
+    return running.then(
+      (result) => this.#ended(span, step, data, start, plain, result),
+      (err: unknown) => {
+        this.#thrown(span, err);
+        throw err;
+      },
+    );
+  }
+
+  #ended(
+    span: TraceSpan,
+    step: Step,
+    data: unknown,
+    start: number,
+    plain: boolean,
+    result: StepResult,
+  ): StepResult {
     // One clock read per plain step: its policy measured its own latency (a cache hit replays a stored one).
     const end =
       plain && result.metadata.cacheHit !== true ? start + result.latencyS * 1000 : performance.now();
     span.end(result, end);
     if (!result.success) this.#diagnose(span, result, data);
+    const metrics = this.#metrics;
     if (metrics !== undefined) {
       metrics.inFlightSteps--;
       metrics.recordStep(step.name, end - start, result);
@@ -110,6 +129,7 @@ export class RunObserver implements StepObserver {
 
   /** A step that threw: a pause marks it paused, anything else failed (the error propagates as before). */
   #thrown(span: TraceSpan, err: unknown): void {
+    if (this.#metrics !== undefined) this.#metrics.inFlightSteps--;
     span.endTime = performance.now();
     if (err instanceof PausedException || err instanceof PipelineAbortSignal) {
       span.status = "paused";

@@ -34,14 +34,16 @@ export class Scoped {
  * so JSON and `structuredClone` see only the plain `Span` fields (JSON through `toJSON`).
  */
 export class TraceSpan implements Span {
-  spanId: string;
   name: string;
   startTime: number;
   endTime: number | undefined = undefined;
-  parentSpanId: string | undefined;
   children: TraceSpan[] = NO_CHILDREN;
   events: SpanEvent[] = NO_EVENTS;
   status: SpanStatus = "running";
+  // The id's text is made when it is first read: most spans' ids are never read.
+  readonly #seq: number;
+  #id: string | undefined = undefined;
+  #parentId: string | undefined = undefined;
   readonly #parent: TraceSpan | undefined;
   readonly #scope: Scoped | undefined;
   // What a step span knows when it starts (no object per step: fields of the span).
@@ -66,10 +68,9 @@ export class TraceSpan implements Span {
     quotaTokens?: number,
     input?: string,
   ) {
-    this.spanId = prefix + (nextId++).toString(36);
+    this.#seq = nextId++;
     this.name = name;
     this.startTime = startTime;
-    this.parentSpanId = parent?.spanId;
     this.#parent = parent;
     this.#scope = scope;
     this.#attributes = attributes;
@@ -77,6 +78,23 @@ export class TraceSpan implements Span {
     this.#quotaUsd = quotaUsd;
     this.#quotaTokens = quotaTokens;
     this.#input = input;
+  }
+
+  get spanId(): string {
+    this.#id ??= prefix + this.#seq.toString(36);
+    return this.#id;
+  }
+
+  set spanId(id: string) {
+    this.#id = id;
+  }
+
+  get parentSpanId(): string | undefined {
+    return this.#parentId ?? this.#parent?.spanId;
+  }
+
+  set parentSpanId(id: string | undefined) {
+    this.#parentId = id;
   }
 
   /** The enclosing span (undefined for the root). */
