@@ -54,6 +54,8 @@ export interface StepObserver {
   iteration(frame: Frame, iteration: number): Frame;
   /** The frame in which the steps of branch `key` of the frame's parallel or conditional step run. */
   branch(frame: Frame, key: string): Frame;
+  /** Parallel branches waiting for a slot (concurrencyLimit) changed by `delta`. */
+  queued(delta: number): void;
 }
 
 /** A HITL step's answer, by step name. */

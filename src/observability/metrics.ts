@@ -36,6 +36,8 @@ export interface ResourceMetrics {
   eventLoopDelayMs: { mean: number; p50: number; p99: number; max: number } | undefined;
   activeRuns: number;
   inFlightSteps: number;
+  /** Parallel branches waiting for a slot of their step's concurrencyLimit: the engine's queue. */
+  queuedBranches: number;
 }
 
 /** `metrics.snapshot()`: plain data, safe to JSON.stringify or send anywhere. */
@@ -106,6 +108,7 @@ export class Metrics {
   readonly runFailures = new Ring(1000);
   activeRuns = 0;
   inFlightSteps = 0;
+  queuedBranches = 0;
   #loop: IntervalHistogram | undefined;
   #loopUsers = 0;
 
@@ -202,6 +205,7 @@ export class Metrics {
             },
       activeRuns: this.activeRuns,
       inFlightSteps: this.inFlightSteps,
+      queuedBranches: this.queuedBranches,
     };
   }
 

@@ -186,6 +186,10 @@ export class RunObserver implements StepObserver {
     return { ...frame, scope: new Scoped(span, `branch[${key}]`, undefined, key) };
   }
 
+  queued(delta: number): void {
+    if (this.#metrics !== undefined) this.#metrics.queuedBranches += delta;
+  }
+
   /** Ends the root span with the run's outcome. */
   finish(status: RunStatus, totalCostUsd: number, totalTokens: number, steps: number): TraceSpan {
     const root = this.root;

@@ -90,6 +90,8 @@ export function toPrometheus(snapshot: MetricsSnapshot): string {
   w.sample("flujo_active_runs", {}, r.activeRuns);
   w.family("flujo_inflight_steps", "gauge", "Steps in progress (nested steps included).");
   w.sample("flujo_inflight_steps", {}, r.inFlightSteps);
+  w.family("flujo_queued_branches", "gauge", "Parallel branches waiting for a concurrencyLimit slot.");
+  w.sample("flujo_queued_branches", {}, r.queuedBranches);
   w.family("flujo_heap_used_bytes", "gauge", "V8 heap in use.");
   w.sample("flujo_heap_used_bytes", {}, Math.round(r.heapUsedMb * 1048576));
   w.family("flujo_rss_bytes", "gauge", "Resident set size.");

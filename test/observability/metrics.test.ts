@@ -130,6 +130,28 @@ describe("metrics", () => {
     expect(metrics.resources()).toMatchObject({ activeRuns: 0, inFlightSteps: 0 });
   });
 
+  it("queue length: parallel branches waiting for a concurrencyLimit slot", async () => {
+    const metrics = new Metrics();
+    const waiting: number[] = [];
+    const probe = (name: string) =>
+      Step.fromCallable(
+        async (x: unknown) => {
+          waiting.push(metrics.resources().queuedBranches);
+          await new Promise((r) => setImmediate(r));
+          return x;
+        },
+        { name },
+      );
+    const par = Step.parallel({
+      name: "fan",
+      branches: { a: probe("a"), b: probe("b"), c: probe("c"), d: probe("d") },
+      concurrencyLimit: 1,
+    });
+    await new Flujo(par, { metrics }).run(1);
+    expect(waiting).toEqual([3, 2, 1, 0]);
+    expect(metrics.resources().queuedBranches).toBe(0);
+  });
+
   it("one Metrics shared by two runners adds up", async () => {
     const metrics = new Metrics();
     await new Flujo(id("s"), { metrics, enableCache: false, pipelineName: "a" }).run(1);
