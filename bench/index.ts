@@ -11,6 +11,7 @@ import { engineBench } from "./engine.js";
 import { loopBench } from "./loop.js";
 import { memoryBench } from "./memory.js";
 import { nativeBench } from "./native.js";
+import { observabilityBench } from "./observability.js";
 import { parallelBench } from "./parallel.js";
 import { stateBench } from "./state.js";
 
@@ -21,9 +22,9 @@ console.log(
 );
 if (!(globalThis as { gc?: unknown }).gc)
   console.log("(run with --expose-gc for heap figures: npm run bench does)");
-// BENCH_ONLY=engine,loop,parallel,state,native,concurrency,memory runs a subset (the JSON then holds only those).
+// BENCH_ONLY=engine,loop,parallel,state,native,concurrency,memory,observability runs a subset (the JSON then holds only those).
 const only = new Set(
-  (process.env.BENCH_ONLY ?? "engine,loop,parallel,state,native,concurrency,memory").split(","),
+  (process.env.BENCH_ONLY ?? "engine,loop,parallel,state,native,concurrency,memory,observability").split(","),
 );
 const engine = only.has("engine") ? await engineBench(time) : undefined;
 const loop = only.has("loop") ? await loopBench(time) : undefined;
@@ -32,10 +33,11 @@ const state = only.has("state") ? await stateBench(time) : undefined;
 const native = only.has("native") ? await nativeBench(time) : undefined;
 const concurrency = only.has("concurrency") ? await concurrencyBench(quick) : undefined;
 const memory = only.has("memory") ? await memoryBench(quick) : undefined;
+const observability = only.has("observability") ? await observabilityBench(time) : undefined;
 if (!quick) {
   writeFileSync(
     new URL("./results/latest.json", import.meta.url),
-    `${JSON.stringify({ date: new Date().toISOString(), backend, node: process.version, engine, loop, parallel, state, native, concurrency, memory }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), backend, node: process.version, engine, loop, parallel, state, native, concurrency, memory, observability }, null, 2)}\n`,
   );
   console.log("\nwritten: bench/results/latest.json");
 }

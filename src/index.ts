@@ -61,9 +61,33 @@ export type { Policy, StepClass } from "./executor/registry.js";
 export { AgentOutput } from "./executor/usage.js";
 export type { BackendKind } from "./native/backend.js";
 export { backend, canonicalHash, canonicalHashJson, nativeLoadError } from "./native/index.js";
+export type {
+  AlertMetric,
+  AlertPayload,
+  AlertResolvedPayload,
+  AlertRule,
+} from "./observability/alerts.js";
+export type { ConsoleTracerOptions } from "./observability/console-tracer.js";
+export { consoleTracer } from "./observability/console-tracer.js";
+export type { FailureDiagnostics } from "./observability/diagnostics.js";
+export { diagnosticsOf, failureReport, preview, rootCause } from "./observability/diagnostics.js";
+export type { LatencySummary } from "./observability/histogram.js";
+export { LatencyHistogram } from "./observability/histogram.js";
+export type {
+  Bottleneck,
+  BottleneckReport,
+  MetricsOptions,
+  MetricsSnapshot,
+  PipelineMetrics,
+  ResourceMetrics,
+  StepMetrics,
+} from "./observability/metrics.js";
+export { Metrics } from "./observability/metrics.js";
+export { toPrometheus } from "./observability/prometheus.js";
+export { findSpans, toPlainSpan } from "./observability/span.js";
 export type { AsStepOptions } from "./runner/compose.js";
 export type { ChunkEvent, RunEvent, StepEvent } from "./runner/events.js";
-export type { FlujoOptions, RunCallOptions } from "./runner/flujo.js";
+export type { FlujoOptions, RunCallOptions, TracingOptions } from "./runner/flujo.js";
 export { Flujo } from "./runner/flujo.js";
 export type {
   Awaitable,

@@ -33,4 +33,25 @@ describe("examples", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("observability: a trace tree, percentiles, an alert that resolves, a failure report, Prometheus text", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    const out = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    try {
+      const { main } = await import("../examples/observability.js");
+      const r = await main();
+      expect(r).toMatchObject({
+        spans: 2,
+        runs: 7,
+        alerts: ["alert", "alert_resolved"],
+        failure: "Step failed: summarize",
+      });
+      expect(r.p95Ms).toBeGreaterThan(0);
+      expect(r.prometheusLines).toBeGreaterThan(20);
+      expect(out.mock.calls.map((c) => String(c[0])).join("")).toContain("Pipeline End");
+    } finally {
+      log.mockRestore();
+      out.mockRestore();
+    }
+  });
 });

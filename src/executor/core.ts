@@ -17,7 +17,7 @@ import type { Schema } from "../dsl/types.js";
 import { NotEncodableError } from "../native/index.js";
 import type { Logger } from "../telemetry/hooks.js";
 import { NEVER_ABORTED } from "./call.js";
-import type { Ctx, Frame } from "./frame.js";
+import type { Ctx, Frame, StepObserver } from "./frame.js";
 import { agentPolicy } from "./policies/agent.js";
 import { cachedExecution, cachePolicy } from "./policies/cache.js";
 import { conditionalPolicy } from "./policies/conditional.js";
@@ -91,7 +91,14 @@ export class ExecutorCore {
   }
 
   /** Builds the frame of a top-level execution. The runner calls this once per run. */
-  frame(options: ExecuteOptions & { quota?: Quota; onChunk?: (chunk: unknown) => void }): Frame {
+  frame(
+    options: ExecuteOptions & {
+      quota?: Quota;
+      onChunk?: (chunk: unknown) => void;
+      observer?: StepObserver;
+      scope?: unknown;
+    },
+  ): Frame {
     const signal = options.signal ?? NEVER_ABORTED;
     return {
       core: this,
@@ -105,11 +112,21 @@ export class ExecutorCore {
       fallbackChain: [],
       inLoop: false,
       onChunk: options.onChunk,
+      observer: options.observer,
+      scope: options.scope,
     };
   }
 
-  /** Dispatches a step within a frame; policies of complex steps call this for their children. */
+  /** Runs a step within a frame; policies of complex steps call this for their children. */
   run(frame: Frame, step: Step, data: unknown): Promise<StepResult> {
+    // The only observability cost when it is off: one read of a field that is always undefined.
+    const observer = frame.observer;
+    if (observer !== undefined) return observer.run(frame, step, data);
+    return this.dispatch(frame, step, data);
+  }
+
+  /** The step's policy, behind the executor cache for plain steps; `run` without the observer. */
+  dispatch(frame: Frame, step: Step, data: unknown): Promise<StepResult> {
     const policy = this.registry.get(step.constructor);
     if (!frame.cacheEnabled || step.isComplex || frame.onChunk !== undefined)
       return policy(frame, step, data);

@@ -1,5 +1,7 @@
 import type { LoopPause } from "../domain/errors.js";
+import type { StepResult } from "../domain/results.js";
 import type { Quota } from "../domain/usage.js";
+import type { Step } from "../dsl/step.js";
 import type { Schema } from "../dsl/types.js";
 import type { ExecutorCore } from "./core.js";
 
@@ -28,6 +30,32 @@ export interface Frame {
    * child frames by spreading this one pass it on; it is consumed as the paused steps re-enter.
    */
   readonly resume?: ResumeCursor | undefined;
+  /**
+   * Set by the runner when tracing or metrics are on (src/observability). Undefined otherwise, and then
+   * the executor does nothing for observability but read this field once per step.
+   */
+  readonly observer: StepObserver | undefined;
+  /** The observer's handle of the enclosing step (the parent of the steps this frame runs); opaque here. */
+  readonly scope: unknown;
+}
+
+/**
+ * Sees every step the executor runs, nested ones included. Calls happen around a step and on its failure
+ * paths only (a failed attempt, a fallback): nothing is called on a successful step's path but `run`.
+ */
+export interface StepObserver {
+  /** Runs `step` through `frame.core.dispatch` (complex steps with a child frame whose `scope` is theirs). */
+  run(frame: Frame, step: Step, data: unknown): Promise<StepResult>;
+  /** An attempt of the frame's step failed; `retrying` when another attempt follows. */
+  attemptFailed(frame: Frame, attempt: number, feedback: string, retrying: boolean): void;
+  /** The frame's step failed and its fallback is about to run in the frame this returns. */
+  fallback(frame: Frame, feedback: string): Frame;
+  /** The frame in which the steps of iteration `iteration` of the frame's loop run. */
+  iteration(frame: Frame, iteration: number): Frame;
+  /** The frame in which the steps of branch `key` of the frame's parallel or conditional step run. */
+  branch(frame: Frame, key: string): Frame;
+  /** Parallel branches waiting for a slot (concurrencyLimit) changed by `delta`. */
+  queued(delta: number): void;
 }
 
 /** A HITL step's answer, by step name. */

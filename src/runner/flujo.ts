@@ -1,3 +1,4 @@
+import type { Tracer } from "@opentelemetry/api";
 import type { CacheBackend } from "../cache/backend.js";
 import { mergeInto, unwrap } from "../context/index.js";
 import type { PipelineContext } from "../domain/context.js";
@@ -12,6 +13,7 @@ import {
   UsageLimitExceededError,
 } from "../domain/errors.js";
 import { PipelineResult, type RunStatus, type StepResult } from "../domain/results.js";
+import type { Span } from "../domain/trace.js";
 import {
   checkUsageLimits,
   Quota,
@@ -28,6 +30,18 @@ import { checkHitlNames, findStep, isHumanInTheLoopStep } from "../dsl/validate.
 import { ExecutorCore } from "../executor/core.js";
 import type { Frame, HitlAnswer, ResumeCursor } from "../executor/frame.js";
 import { appendTurn, applyHumanInput, asText, parseHumanInput } from "../executor/policies/hitl.js";
+import {
+  AlertMonitor,
+  type AlertPayload,
+  type AlertResolvedPayload,
+  type AlertRule,
+  warnAlert,
+} from "../observability/alerts.js";
+import { preview } from "../observability/diagnostics.js";
+import { Metrics } from "../observability/metrics.js";
+import { type ObserverConfig, RunObserver } from "../observability/observer.js";
+import { flujoTracer } from "../observability/otel.js";
+import { toPlainSpan } from "../observability/span.js";
 import type { StateBackend } from "../state/backend.js";
 import { RunRecorder } from "../state/recorder.js";
 import type { WorkflowState } from "../state/workflow.js";
@@ -69,6 +83,30 @@ export interface FlujoOptions {
    * order, holding nothing but their arguments. Default unlimited.
    */
   maxConcurrentRuns?: number;
+  /**
+   * The run's trace tree (`PipelineResult.traceTree`, saved through the state backend when there is one):
+   * true, or options (OpenTelemetry export, inputs in spans). Default off (docs/observability.md says why).
+   */
+  tracing?: boolean | TracingOptions;
+  /**
+   * Latency histograms and counters per step and pipeline (`runner.metrics`): true for this runner's own,
+   * or a Metrics shared by several runners. Default off; on when `alerts` are given.
+   */
+  metrics?: boolean | Metrics;
+  /** Threshold rules; each breach sends one `alert` hook event, its end one `alert_resolved`. */
+  alerts?: readonly AlertRule[];
+  /** How often resource rules (event-loop delay, heap) are sampled while runs are in progress; default 1000 ms. */
+  alertSampleIntervalMs?: number;
+}
+
+export interface TracingOptions {
+  /**
+   * Mirror every span to OpenTelemetry: true for `trace.getTracer("flujo")` of the registered provider,
+   * or a Tracer. Default false: @opentelemetry/api is never called.
+   */
+  otel?: boolean | Tracer;
+  /** Put a preview of each step's input in its span as `step_input` (default false; failures always get one). */
+  captureInputs?: boolean;
 }
 
 export interface RunCallOptions {
@@ -96,6 +134,14 @@ interface Resumption {
   cursor: ResumeCursor | undefined;
   /** Usage of loop iterations done before the pause (not in the history), charged to the budget again. */
   carried: UsageEstimate;
+  /** The paused run's trace tree, continued by the resumed run. */
+  trace: Span | undefined;
+}
+
+/** A run's observability: its observer and when it started. */
+interface Observed {
+  observer: RunObserver | undefined;
+  started: number;
 }
 
 /** Flujo's loop resume fields, cleared when a run resumes. */
@@ -117,6 +163,11 @@ export class Flujo<In = unknown, Out = unknown> {
   readonly #hooks: HookDispatcher;
   readonly #state: StateBackend | undefined;
   readonly #gate: RunGate;
+  readonly #metrics: Metrics | undefined;
+  readonly #tracing: boolean;
+  readonly #observe: ObserverConfig | undefined;
+  readonly #alerts: AlertMonitor | undefined;
+  readonly #logger: Logger;
   #hash: string | undefined;
 
   constructor(pipelineOrStep: Pipeline<In, Out> | Step<In, Out>, options: FlujoOptions = {}) {
@@ -144,6 +195,51 @@ export class Flujo<In = unknown, Out = unknown> {
       [...pipelineOrStep.hooks, ...pipelineOrStep.onFinish.map(onlyPostRun), ...(options.hooks ?? [])],
       logger,
     );
+    this.#logger = logger;
+    const alerts = options.alerts ?? [];
+    const metrics = options.metrics ?? alerts.length > 0;
+    this.#metrics = metrics === true ? new Metrics() : metrics === false ? undefined : metrics;
+    const tracing: TracingOptions | undefined =
+      options.tracing === true ? {} : options.tracing === false ? undefined : options.tracing;
+    this.#tracing = tracing !== undefined;
+    const otel = tracing?.otel;
+    this.#observe =
+      tracing !== undefined || this.#metrics !== undefined
+        ? {
+            metrics: this.#metrics,
+            otel: otel === undefined || otel === false ? undefined : flujoTracer(otel),
+            captureInputs: tracing?.captureInputs ?? false,
+          }
+        : undefined;
+    this.#alerts =
+      alerts.length > 0
+        ? new AlertMonitor(
+            alerts,
+            this.#metrics!,
+            this.pipelineName,
+            (payload) => this.#emitAlert(payload),
+            options.alertSampleIntervalMs,
+          )
+        : undefined;
+  }
+
+  /** This runner's metrics (undefined unless `metrics` or `alerts` were given). */
+  get metrics(): Metrics | undefined {
+    return this.#metrics;
+  }
+
+  /** Alerts go to the hooks; with none, they are logged as warnings so a breach is never silent. */
+  async #emitAlert(payload: AlertPayload | AlertResolvedPayload): Promise<void> {
+    if (this.#hooks.empty) {
+      warnAlert(this.#logger, payload);
+      return;
+    }
+    try {
+      await this.#hooks.dispatch(payload);
+    } catch (err) {
+      // An alert is not part of a run: nothing to abort or fail.
+      this.#logger.error(`Error in an alert hook: ${errorMessage(err)}`);
+    }
   }
 
   /** Runs the pipeline. Step failures give a result with success=false; usage-limit breaches throw. */
@@ -248,8 +344,10 @@ export class Flujo<In = unknown, Out = unknown> {
   ): Promise<[Start, Resumption]> {
     let stored: Start["stored"];
     let paused: PipelineResult<PipelineContext>;
+    let trace: Span | undefined;
     if (typeof pausedOrRunId === "string") {
       const state = await this.#loadPaused(pausedOrRunId);
+      if (this.#tracing) trace = (await this.#state?.getTrace(pausedOrRunId)) as Span | undefined;
       paused = new PipelineResult<PipelineContext>({
         stepHistory: state.stepHistory.slice(0, state.currentStepIndex),
         finalPipelineContext: state.pipelineContext as PipelineContext,
@@ -257,6 +355,7 @@ export class Flujo<In = unknown, Out = unknown> {
       stored = { lastSeq: state.steps.length === 0 ? 0 : state.steps[state.steps.length - 1].seq };
     } else {
       paused = pausedOrRunId;
+      trace = paused.traceTree;
     }
     const context = paused?.finalPipelineContext;
     if (context === undefined || context === null)
@@ -288,7 +387,7 @@ export class Flujo<In = unknown, Out = unknown> {
     }
     const resumption: Resumption =
       step instanceof HumanInTheLoopStep
-        ? { hitl: step, answer, cursor: undefined, carried }
+        ? { hitl: step, answer, cursor: undefined, carried, trace }
         : {
             hitl: undefined,
             answer,
@@ -301,6 +400,7 @@ export class Flujo<In = unknown, Out = unknown> {
               consumed: [],
             },
             carried,
+            trace,
           };
     return [{ index, data: answer, context, history: [...paused.stepHistory], stored }, resumption];
   }
@@ -372,12 +472,15 @@ export class Flujo<In = unknown, Out = unknown> {
       for (const r of start.history)
         quota.reclaim({ costUsd: 0, tokens: 0 }, { costUsd: r.costUsd, tokens: r.tokenCounts });
       if (resumption !== undefined) quota.reclaim(ZERO_USAGE, resumption.carried);
+      const observed = this.#startObserving(start, ctx, resumption);
       const frame = this.executor.frame({
         context: ctx,
         resources,
         quota,
         signal,
         contextSchema: this.#options.contextSchema,
+        observer: observed.observer,
+        scope: observed.observer?.root,
       });
       const steps = this.pipeline.steps;
       let stopped: RunStatus | undefined;
@@ -487,7 +590,7 @@ export class Flujo<In = unknown, Out = unknown> {
             sink?.step(r);
           }
           err.result = result;
-          await this.#finish(result, ctx, resources, "failed", recorder, next);
+          await this.#finish(result, ctx, resources, "failed", recorder, next, observed);
           throw err;
         }
         if (err instanceof PausedException) {
@@ -503,6 +606,7 @@ export class Flujo<In = unknown, Out = unknown> {
         } else if (err instanceof CancelledError || (signal?.aborted && isAbortError(err))) {
           stopped = "failed";
         } else {
+          await this.#endObserving(observed, result, "failed")();
           if (recorder !== undefined) {
             ctx.status = "failed";
             await recorder.status("failed", next, result, errorMessage(err));
@@ -516,7 +620,7 @@ export class Flujo<In = unknown, Out = unknown> {
         (result.stepHistory.length >= steps.length && result.stepHistory.every((r) => r.success)
           ? "completed"
           : "failed");
-      await this.#finish(result, ctx, resources, status, recorder, next);
+      await this.#finish(result, ctx, resources, status, recorder, next, observed);
       return result;
     } finally {
       this.#gate.leave();
@@ -548,18 +652,72 @@ export class Flujo<In = unknown, Out = unknown> {
     status: RunStatus,
     recorder: RunRecorder | undefined,
     next: number,
+    observed: Observed,
   ): Promise<void> {
     ctx.status = status;
     result.success = status === "completed";
+    const alerts = this.#endObserving(observed, result, status);
     try {
       if (!this.#hooks.empty) await this.#postRun(result, ctx, resources);
     } finally {
       if (recorder !== undefined) {
         recorder.stop();
         await recorder.status(status, next, result, undefined);
+        if (this.#tracing && result.traceTree !== undefined)
+          await this.#saveTrace(ctx.runId, result.traceTree);
         if (status === "completed" && this.#options.deleteOnCompletion === true)
           await this.#state?.deleteState(ctx.runId);
       }
+      // After post_run: the run's own events come first.
+      await alerts();
+    }
+  }
+
+  /** The run's observer (tracing or metrics on), its root span, and the run counted as active. */
+  #startObserving(start: Start, ctx: PipelineContext, resumption: Resumption | undefined): Observed {
+    const config = this.#observe;
+    if (config === undefined) return { observer: undefined, started: 0 };
+    const limits = this.#options.usageLimits;
+    const observer = new RunObserver(
+      config,
+      {
+        "flujo.input": preview(start.data),
+        "flujo.run_id": ctx.runId,
+        "flujo.pipeline.name": this.pipelineName,
+        "flujo.pipeline.version": this.pipelineVersion,
+        "flujo.budget.initial_cost_usd": limits?.totalCostUsdLimit,
+        "flujo.budget.initial_tokens": limits?.totalTokensLimit,
+      },
+      resumption?.trace,
+    );
+    if (this.#metrics !== undefined) this.#metrics.activeRuns++;
+    this.#alerts?.runStarted();
+    return { observer, started: performance.now() };
+  }
+
+  /** Closes the run's trace and records it in the metrics; returns what checks the alert rules. */
+  #endObserving(observed: Observed, result: PipelineResult, status: RunStatus): () => Promise<void> {
+    const observer = observed.observer;
+    if (observer === undefined) return noAlerts;
+    const root = observer.finish(status, result.totalCostUsd, result.totalTokens, result.stepHistory.length);
+    if (this.#tracing) result.traceTree = root;
+    const metrics = this.#metrics;
+    if (metrics !== undefined) {
+      metrics.activeRuns--;
+      const ms = performance.now() - observed.started;
+      metrics.recordRun(this.pipelineName, ms, status, result.totalCostUsd, result.totalTokens);
+    }
+    observed.observer = undefined;
+    const monitor = this.#alerts;
+    return monitor === undefined ? noAlerts : () => monitor.runEnded(status, result.totalCostUsd);
+  }
+
+  /** A trace that cannot be saved is logged: the run's own state is already written. */
+  async #saveTrace(runId: string, trace: Span): Promise<void> {
+    try {
+      await this.#state?.saveTrace(runId, toPlainSpan(trace));
+    } catch (err) {
+      this.#logger.warn(`Could not save the trace of run '${runId}': ${errorMessage(err)}`);
     }
   }
 
@@ -583,6 +741,8 @@ export class Flujo<In = unknown, Out = unknown> {
     }
   }
 }
+
+const noAlerts = (): Promise<void> => Promise.resolve();
 
 function isAbortError(err: unknown): boolean {
   return err instanceof Error && err.name === "AbortError";

@@ -1,5 +1,8 @@
 import type { PipelineResult, StepResult } from "../domain/results.js";
 import type { Step } from "../dsl/step.js";
+import type { AlertPayload, AlertResolvedPayload } from "../observability/alerts.js";
+
+export type { AlertPayload, AlertResolvedPayload };
 
 type Ctx = Record<string, unknown>;
 
@@ -58,8 +61,13 @@ export type HookPayload =
   | PreStepPayload
   | PostStepPayload
   | OnStepFailurePayload
-  | PostRunPayload;
+  | PostRunPayload
+  | AlertPayload
+  | AlertResolvedPayload;
 export type HookEventName = HookPayload["eventName"];
 
-/** A hook: called with each event of top-level steps, in Flujo's order. Errors are logged, not raised. */
+/**
+ * A hook: called with each event of top-level steps, in Flujo's order, and with `alert` /
+ * `alert_resolved` events of the runner's alert rules. Errors are logged, not raised.
+ */
 export type HookFunction = (payload: HookPayload) => void | Promise<void>;

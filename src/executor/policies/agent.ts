@@ -104,6 +104,10 @@ function retryAfter(
 ): Promise<StepResult> {
   try {
     const feedback = callFailure(frame, estimate, err);
+    if (frame.observer !== undefined) {
+      const attempts = frame.fallbackChain.length > 0 ? 1 : plan.attempts;
+      frame.observer.attemptFailed(frame, 1, feedback, 1 < attempts);
+    }
     return attemptLoop(frame, step, plan, data, data, start, 2, 0, 0, feedback);
   } catch (control) {
     return Promise.reject(control);
@@ -170,6 +174,8 @@ async function attemptLoop(
       usage = extractUsage(raw, step.name);
     } catch (err) {
       feedback = callFailure(frame, estimate, err);
+      if (frame.observer !== undefined)
+        frame.observer.attemptFailed(frame, attempt, feedback, attempt < attempts);
       continue;
     }
     tokens += usage.tokens;
@@ -185,6 +191,8 @@ async function attemptLoop(
         } catch (err) {
           if (isControlError(err)) throw err;
           feedback = `Processor failed: ${errorMessage(err)}`;
+          if (frame.observer !== undefined)
+            frame.observer.attemptFailed(frame, attempt, feedback, attempt < attempts);
           continue;
         }
       }
@@ -198,13 +206,18 @@ async function attemptLoop(
           if (isControlError(err)) throw err;
           feedback = `Plugin execution failed: ${errorMessage(err)}`;
           // Inside a loop Flujo goes straight to the fallback instead of retrying the primary.
-          if (plan.fallback !== undefined && frame.inLoop) break;
+          const toFallback = plan.fallback !== undefined && frame.inLoop;
+          if (frame.observer !== undefined)
+            frame.observer.attemptFailed(frame, attempt, feedback, !toFallback && attempt < attempts);
+          if (toFallback) break;
           continue;
         }
       }
       if (plan.validators.length > 0) {
         const invalid = await runValidators(plan.validators, output, options);
         if (invalid !== undefined) {
+          if (frame.observer !== undefined)
+            frame.observer.attemptFailed(frame, attempt, `Validation failed: ${invalid}`, false);
           if (plan.fallback !== undefined) {
             return runFallback(frame, step, plan, data, invalid, tokens, attempt, start, {
               validationFailure: invalid,
@@ -372,7 +385,9 @@ async function runFallback(
       }),
     );
   }
-  const fb = await frame.core.run({ ...frame, fallbackChain: chain }, fallback, data);
+  let fbFrame: Frame = { ...frame, fallbackChain: chain };
+  if (fbFrame.observer !== undefined) fbFrame = fbFrame.observer.fallback(fbFrame, primaryFeedback);
+  const fb = await frame.core.run(fbFrame, fallback, data);
   const metadata = {
     ...fb.metadata,
     ...extraMetadata,

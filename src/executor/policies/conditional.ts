@@ -60,7 +60,8 @@ export const conditionalPolicy: Policy = async (frame, step, data) => {
       if (isThenable(current)) current = await current;
     }
     const branch = isolate(live);
-    const inner: Frame = { ...frame, context: branch.view };
+    let inner: Frame = { ...frame, context: branch.view };
+    if (inner.observer !== undefined) inner = inner.observer.branch(inner, keyText(found.resolvedKey ?? key));
     for (const branchStep of found.branch.steps) {
       let r: StepResult;
       try {

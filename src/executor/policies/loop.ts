@@ -135,7 +135,8 @@ export async function runLoop(
     // iteration merge would apply, and Flujo merges a single-step iteration even when it failed. Skipping
     // the copy is what makes an iteration cost about one step (bench/loop.ts).
     const iteration = multiStep ? isolate(live) : undefined;
-    const inner: Frame = iteration === undefined ? innerBase : { ...innerBase, context: iteration.view };
+    let inner: Frame = iteration === undefined ? innerBase : { ...innerBase, context: iteration.view };
+    if (inner.observer !== undefined) inner = inner.observer.iteration(inner, i);
     let iterationCost = 0;
     let iterationTokens = 0;
     let s = firstStep;

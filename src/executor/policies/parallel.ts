@@ -147,6 +147,7 @@ export async function runParallel(frame: Frame, spec: ParallelSpec, data: unknow
   } finally {
     if (onAbort !== undefined) frame.signal.removeEventListener("abort", onAbort);
     fan.refund();
+    fan.queued(0);
   }
   return finish(frame, spec, fan, root, start);
 }
@@ -173,6 +174,8 @@ class Fanout {
   readonly #quotas: Quota[] | undefined;
   readonly #template: Frame;
   readonly #max: number;
+  /** Branches not started yet (concurrencyLimit) as last told to the observer. */
+  #queued = 0;
   #waitCheck: (() => boolean) | undefined;
   #waitDone: (() => void) | undefined;
 
@@ -198,9 +201,18 @@ class Fanout {
     while (this.stop === undefined && this.next < n && this.inFlight < this.#max) {
       const i = this.next++;
       this.inFlight++;
+      if (this.#frame.observer !== undefined) this.queued(n - this.next);
       // runBranch never rejects: everything it throws is routed to settled()/failed().
       void this.runBranch(i);
     }
+  }
+
+  /** Tells the observer how many branches wait for a slot (its queue-length figure). */
+  queued(waiting: number): void {
+    const observer = this.#frame.observer;
+    if (observer === undefined || waiting === this.#queued) return;
+    observer.queued(waiting - this.#queued);
+    this.#queued = waiting;
   }
 
   async runBranch(i: number): Promise<void> {
@@ -210,12 +222,13 @@ class Fanout {
     try {
       iso = isolate(this.#root);
       this.isolations[i] = iso;
-      const frame: Frame = {
+      let frame: Frame = {
         ...this.#template,
         context: iso.view,
         quota: this.#quotas?.[i] ?? this.#frame.quota,
         signal: this.controller.signal,
       };
+      if (frame.observer !== undefined) frame = frame.observer.branch(frame, spec.branchNames[i]);
       const run = await runSteps(frame, spec.branchSteps[i], this.#data);
       result = branchResult(`${spec.name}_${spec.branchNames[i]}`, run, iso.view);
     } catch (err) {

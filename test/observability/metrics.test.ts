@@ -1,0 +1,186 @@
+import { describe, expect, it } from "vitest";
+import { Flujo, LatencyHistogram, Metrics, pipeline, Step, stepResult } from "../../src/index.js";
+import { RuntimeError, StubAgent } from "../support/agents.js";
+
+const id = (name: string) => Step.fromCallable(async (x: unknown) => x, { name });
+
+describe("latency histogram", () => {
+  it("gives count, mean, p50, p90, p95, p99 and max of a known distribution (within HDR's 0.1%)", () => {
+    const h = new LatencyHistogram();
+    // 1..10,000 ms, shuffled: percentile p is p% of 10,000.
+    const values = Array.from({ length: 10_000 }, (_, i) => i + 1);
+    for (let i = values.length - 1; i > 0; i--) {
+      const j = (i * 7919) % (i + 1);
+      [values[i], values[j]] = [values[j], values[i]];
+    }
+    for (const v of values) h.record(v);
+    const s = h.summary();
+    expect(s.count).toBe(10_000);
+    expect(s.mean).toBeCloseTo(5000.5, 6);
+    const near = (actual: number, expected: number) =>
+      expect(Math.abs(actual - expected) / expected).toBeLessThan(0.001);
+    near(s.p50, 5000);
+    near(s.p90, 9000);
+    near(s.p95, 9500);
+    near(s.p99, 9900);
+    near(s.max, 10_000);
+  });
+
+  it("a skewed distribution: 99 fast values and one slow one", () => {
+    const h = new LatencyHistogram();
+    for (let i = 0; i < 99; i++) h.record(2);
+    h.record(500);
+    const s = h.summary();
+    expect(s.p50).toBeCloseTo(2, 2);
+    expect(s.p99).toBeCloseTo(2, 2);
+    expect(s.max).toBeCloseTo(500, 0);
+    expect(s.mean).toBeCloseTo((99 * 2 + 500) / 100, 6);
+  });
+
+  it("is empty after reset", () => {
+    const h = new LatencyHistogram();
+    h.record(3);
+    h.reset();
+    expect(h.summary()).toEqual({ count: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, max: 0 });
+  });
+});
+
+describe("metrics", () => {
+  it("percentiles per step from recorded latencies", () => {
+    const m = new Metrics();
+    for (let i = 1; i <= 100; i++) m.recordStep("s", i, stepResult("s"));
+    const s = m.snapshot().steps.s;
+    expect(s.count).toBe(100);
+    expect(s.latencyMs.p50).toBeCloseTo(50, 1);
+    expect(s.latencyMs.p95).toBeCloseTo(95, 1);
+    expect(s.latencyMs.p99).toBeCloseTo(99, 1);
+    expect(s.latencyMs.max).toBeCloseTo(100, 1);
+  });
+
+  it("counts successes, failures, retries, fallbacks, cache hits, cost and tokens per step and per pipeline", async () => {
+    const flaky = new Step({
+      name: "flaky",
+      agent: new StubAgent([new RuntimeError("boom"), { output: "ok", costUsd: 0.5, tokenCounts: 7 }]),
+      config: { maxRetries: 1 },
+    });
+    const primary = new Step({
+      name: "primary",
+      agent: new StubAgent([new RuntimeError("down")]),
+      config: { maxRetries: 0 },
+      fallbackStep: id("backup"),
+    });
+    const runner = new Flujo(pipeline(id("cached"), flaky, primary), { metrics: true, pipelineName: "p" });
+    await runner.run("same");
+    await runner.run("same");
+    const snap = runner.metrics!.snapshot();
+    expect(snap.steps.cached).toMatchObject({ count: 2, successes: 2, cacheHits: 1, cacheHitRatio: 0.5 });
+    // Second run: flaky's agent now succeeds at once, but the executor cache hits first.
+    expect(snap.steps.flaky).toMatchObject({ count: 2, successes: 2, retries: 1, costUsd: 1, tokens: 14 });
+    expect(snap.steps.primary).toMatchObject({ successes: 2, fallbacks: 1 });
+    expect(snap.steps.backup.count).toBe(1);
+    expect(snap.pipelines.p).toMatchObject({ runs: 2, completed: 2, failed: 0, costUsd: 1 });
+    // The run's tokens are its top-level steps' (a fallback's usage is in the step it stands in for).
+    expect(snap.pipelines.p.tokens).toBe(
+      snap.steps.cached.tokens + snap.steps.flaky.tokens + snap.steps.primary.tokens,
+    );
+    expect(snap.pipelines.p.latencyMs.count).toBe(2);
+    expect(snap.resources).toMatchObject({ activeRuns: 0, inFlightSteps: 0 });
+    expect(snap.resources.heapUsedMb).toBeGreaterThan(0);
+    expect(snap.resources.rssMb).toBeGreaterThan(0);
+    // A snapshot is plain data.
+    expect(JSON.parse(JSON.stringify(snap))).toEqual(snap);
+  });
+
+  it("counts failed runs and failed steps, nested steps included", async () => {
+    const runner = new Flujo(
+      Step.loopUntil({
+        name: "loop",
+        body: new Step({
+          name: "inner",
+          agent: new StubAgent([new RuntimeError("x")]),
+          config: { maxRetries: 0 },
+        }),
+        maxLoops: 3,
+        exitCondition: () => false,
+      }),
+      { metrics: true },
+    );
+    await runner.run(1);
+    const snap = runner.metrics!.snapshot();
+    expect(snap.steps.inner).toMatchObject({ count: 3, failures: 3, successes: 0 });
+    expect(snap.steps.loop).toMatchObject({ count: 1, failures: 1 });
+    expect(snap.pipelines.unnamed).toMatchObject({ runs: 1, failed: 1 });
+  });
+
+  it("active runs and in-flight steps while a run is in progress", async () => {
+    const metrics = new Metrics();
+    let seen: { activeRuns: number; inFlightSteps: number } | undefined;
+    const probe = Step.fromCallable(
+      async (x: unknown) => {
+        const r = metrics.resources();
+        seen = { activeRuns: r.activeRuns, inFlightSteps: r.inFlightSteps };
+        return x;
+      },
+      { name: "probe" },
+    );
+    await new Flujo(Step.loopUntil({ name: "outer", body: probe, maxLoops: 1, exitCondition: () => true }), {
+      metrics,
+    }).run(1);
+    expect(seen).toEqual({ activeRuns: 1, inFlightSteps: 2 });
+    expect(metrics.resources()).toMatchObject({ activeRuns: 0, inFlightSteps: 0 });
+  });
+
+  it("queue length: parallel branches waiting for a concurrencyLimit slot", async () => {
+    const metrics = new Metrics();
+    const waiting: number[] = [];
+    const probe = (name: string) =>
+      Step.fromCallable(
+        async (x: unknown) => {
+          waiting.push(metrics.resources().queuedBranches);
+          await new Promise((r) => setImmediate(r));
+          return x;
+        },
+        { name },
+      );
+    const par = Step.parallel({
+      name: "fan",
+      branches: { a: probe("a"), b: probe("b"), c: probe("c"), d: probe("d") },
+      concurrencyLimit: 1,
+    });
+    await new Flujo(par, { metrics }).run(1);
+    expect(waiting).toEqual([3, 2, 1, 0]);
+    expect(metrics.resources().queuedBranches).toBe(0);
+  });
+
+  it("one Metrics shared by two runners adds up", async () => {
+    const metrics = new Metrics();
+    await new Flujo(id("s"), { metrics, enableCache: false, pipelineName: "a" }).run(1);
+    await new Flujo(id("s"), { metrics, enableCache: false, pipelineName: "b" }).run(2);
+    const snap = metrics.snapshot();
+    expect(snap.steps.s.count).toBe(2);
+    expect(Object.keys(snap.pipelines).sort()).toEqual(["a", "b"]);
+  });
+
+  it("bottleneck report: largest share of the total time and highest p95", () => {
+    const m = new Metrics();
+    for (let i = 0; i < 200; i++) m.recordStep("many-small", 5, stepResult("many-small"));
+    for (let i = 0; i < 100; i++) m.recordStep("rare-slow", i === 0 ? 60 : 1, stepResult("rare-slow"));
+    for (let i = 0; i < 10; i++) m.recordRun("p", 200, "completed", 0, 0);
+    const report = m.bottlenecks();
+    expect(report.totalRunMs).toBe(2000);
+    expect(report.byTotalTime.map((b) => b.step)).toEqual(["many-small", "rare-slow"]);
+    expect(report.byTotalTime[0].totalMs).toBe(1000);
+    expect(report.byTotalTime[0].shareOfTotalTime).toBeCloseTo(0.5, 6);
+    expect(report.byP95.map((b) => b.step)).toEqual(["many-small", "rare-slow"]);
+    for (let i = 0; i < 10; i++) m.recordStep("rare-slow", 90, stepResult("rare-slow"));
+    expect(m.bottlenecks().byP95[0]).toMatchObject({ step: "rare-slow", count: 110 });
+    expect(m.bottlenecks().byP95[0].p95Ms).toBeCloseTo(90, 0);
+  });
+
+  it("reset forgets the figures", () => {
+    const m = new Metrics();
+    m.recordStep("s", 1, stepResult("s"));
+    m.reset();
+    expect(m.snapshot().steps).toEqual({});
+  });
+});
