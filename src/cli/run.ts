@@ -76,6 +76,8 @@ async function runWith(
     pipelineName: loaded.name,
     pipelineVersion: loaded.version,
     hooks: [progress.hook],
+    // The trace tree goes to the state file, so `flujo runs trace <id>` can show where the time went.
+    tracing: true,
     usageLimits: cliLimits ?? loaded.usageLimits,
     contextSchema: loaded.contextSchema,
     initialContextData: { ...(loaded.initialContextData ?? {}), ...(contextData ?? {}) },

@@ -143,12 +143,13 @@ export async function runsTrace(
   }
 }
 
-/** One line per span, indented as a tree: name, status and duration. */
+/** One line per span, indented as a tree: name, status and duration (span times are in milliseconds). */
 function renderSpan(span: SpanLike, prefix: string, last: boolean, lines: string[], depth: number): void {
   if (depth > 100) return;
   const start = typeof span.startTime === "number" ? span.startTime : undefined;
   const end = typeof span.endTime === "number" ? span.endTime : undefined;
-  const duration = start !== undefined && end !== undefined ? ` ${seconds(Math.max(0, end - start))}` : "";
+  const duration =
+    start !== undefined && end !== undefined ? ` ${seconds(Math.max(0, end - start) / 1000)}` : "";
   const status = typeof span.status === "string" ? ` [${span.status}]` : "";
   const branch = depth === 0 ? "" : last ? "└─ " : "├─ ";
   lines.push(`${prefix}${branch}${String(span.name ?? "(span)")}${status}${duration}`);

@@ -1,4 +1,4 @@
-/** `flujo runs trace` prints a stored trace tree (the tracer is issue 6; here the trace is saved directly). */
+/** `flujo runs trace` prints a stored trace tree (here a hand-made tree is saved directly; examples.test.ts checks one recorded by a run). */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Flujo, SQLiteBackend, Step } from "../../src/index.js";
@@ -36,9 +36,9 @@ describe("flujo runs trace", () => {
     await runner.run("hi", { runId: "traced-1" });
     await state.saveTrace(
       "traced-1",
-      span("pipeline_run", 0, 0.5, [
-        span("fetch", 0, 0.2),
-        span("loop", 0.2, 0.5, [span("inner", 0.2, 0.3, [], "failed")]),
+      span("pipeline_run", 0, 500, [
+        span("fetch", 0, 200),
+        span("loop", 200, 500, [span("inner", 200, 300, [], "failed")]),
       ]),
     );
     state.close();
