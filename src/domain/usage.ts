@@ -28,6 +28,9 @@ export function checkUsageLimits(limits: UsageLimits | undefined): void {
   }
 }
 
+/** Shared by every run without limits (a Quota only reads its limits). */
+const NO_LIMITS: UsageLimits = Object.freeze({});
+
 /**
  * The run's remaining budget. Usage is reserved before each agent call and reconciled after it, so the
  * step whose real usage crosses a limit is the one that reports the breach. JavaScript is single-threaded,
@@ -38,7 +41,7 @@ export class Quota {
   remainingCostUsd: number;
   remainingTokens: number;
 
-  constructor(limits: UsageLimits = {}) {
+  constructor(limits: UsageLimits = NO_LIMITS) {
     this.limits = limits;
     this.remainingCostUsd = limits.totalCostUsdLimit ?? Number.POSITIVE_INFINITY;
     this.remainingTokens = limits.totalTokensLimit ?? UNLIMITED_TOKENS;

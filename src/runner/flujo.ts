@@ -28,7 +28,7 @@ import { Step } from "../dsl/step.js";
 import type { Schema } from "../dsl/types.js";
 import { checkHitlNames, findStep, isHumanInTheLoopStep } from "../dsl/validate.js";
 import { ExecutorCore } from "../executor/core.js";
-import type { Frame, HitlAnswer, ResumeCursor } from "../executor/frame.js";
+import type { Frame, HitlAnswer } from "../executor/frame.js";
 import { appendTurn, applyHumanInput, asText, parseHumanInput } from "../executor/policies/hitl.js";
 import {
   AlertMonitor,
@@ -47,6 +47,7 @@ import { RunRecorder } from "../state/recorder.js";
 import type { WorkflowState } from "../state/workflow.js";
 import type { HookFunction } from "../telemetry/events.js";
 import { HookDispatcher, type Logger, onlyPostRun } from "../telemetry/hooks.js";
+import { ActiveRun, type Observed, type Resumption, type Start } from "./active-run.js";
 import { type AsStepOptions, asStep } from "./compose.js";
 import { buildRunContext } from "./context.js";
 import { checkStoredRun, pipelineHash, resolveStateBackend } from "./durable.js";
@@ -105,7 +106,7 @@ export interface TracingOptions {
    * or a Tracer. Default false: @opentelemetry/api is never called.
    */
   otel?: boolean | Tracer;
-  /** Put a preview of each step's input in its span as `step_input` (default false; failures always get one). */
+  /** Put a preview of each step's input in its span as `step_input` (default false; a failed step's preview is in its `metadata.diagnostics.inputPreview` either way). */
   captureInputs?: boolean;
 }
 
@@ -114,34 +115,6 @@ export interface RunCallOptions {
   initialContextData?: Record<string, unknown>;
   /** Aborting it stops the run promptly: the result has status "failed". */
   signal?: AbortSignal;
-}
-
-interface Start {
-  index: number;
-  data: unknown;
-  context: PipelineContext;
-  history: StepResult[];
-  /** The run's stored record: its last step row, "new" when it is known not to be stored yet. */
-  stored?: { lastSeq: number } | "new";
-}
-
-/** How a resumed run starts (runner.resume). */
-interface Resumption {
-  /** The top-level HITL step the run paused at; the answer is its output and the run goes on after it. */
-  hitl: HumanInTheLoopStep | undefined;
-  answer: unknown;
-  /** For a step that paused inside (a loop, a branch): re-run with this on its frame. */
-  cursor: ResumeCursor | undefined;
-  /** Usage of loop iterations done before the pause (not in the history), charged to the budget again. */
-  carried: UsageEstimate;
-  /** The paused run's trace tree, continued by the resumed run. */
-  trace: Span | undefined;
-}
-
-/** A run's observability: its observer and when it started. */
-interface Observed {
-  observer: RunObserver | undefined;
-  started: number;
 }
 
 /** Flujo's loop resume fields, cleared when a run resumes. */
@@ -197,6 +170,10 @@ export class Flujo<In = unknown, Out = unknown> {
     );
     this.#logger = logger;
     const alerts = options.alerts ?? [];
+    if (alerts.length > 0 && options.metrics === false)
+      throw new ConfigurationError(
+        "Flujo: alerts are judged on metrics; remove metrics: false or the alerts",
+      );
     const metrics = options.metrics ?? alerts.length > 0;
     this.#metrics = metrics === true ? new Metrics() : metrics === false ? undefined : metrics;
     const tracing: TracingOptions | undefined =
@@ -228,9 +205,9 @@ export class Flujo<In = unknown, Out = unknown> {
     return this.#metrics;
   }
 
-  /** Alerts go to the hooks; with none, they are logged as warnings so a breach is never silent. */
+  /** Alerts go to the hooks; with none that hears them, they are logged as warnings so a breach is never silent. */
   async #emitAlert(payload: AlertPayload | AlertResolvedPayload): Promise<void> {
-    if (this.#hooks.empty) {
+    if (!this.#hooks.hearsAll) {
       warnAlert(this.#logger, payload);
       return;
     }
@@ -453,174 +430,216 @@ export class Flujo<In = unknown, Out = unknown> {
     );
   }
 
-  /** Runs from `start` to the end. Every entry point took a slot of the gate: it is given back here. */
-  async #execute(
+  /**
+   * Runs from `start` to the end. Every entry point took a slot of the gate: it is given back here.
+   * Not an async function: the only frame suspended while a step runs is #drive's, which is small.
+   */
+  #execute(
     start: Start,
     signal: AbortSignal | undefined,
     sink: RunSink | undefined,
     resumption?: Resumption,
   ): Promise<PipelineResult<PipelineContext>> {
+    let run: ActiveRun;
     try {
-      const ctx = start.context;
-      const hooks = this.#hooks;
-      const resources = this.#options.resources;
-      const quota = new Quota(this.#options.usageLimits);
-      const result = new PipelineResult<PipelineContext>({
-        finalPipelineContext: ctx,
-        stepHistory: start.history,
-      });
-      for (const r of start.history)
-        quota.reclaim({ costUsd: 0, tokens: 0 }, { costUsd: r.costUsd, tokens: r.tokenCounts });
-      if (resumption !== undefined) quota.reclaim(ZERO_USAGE, resumption.carried);
-      const observed = this.#startObserving(start, ctx, resumption);
-      const frame = this.executor.frame({
+      run = this.#begin(start, signal, sink, resumption);
+    } catch (err) {
+      this.#gate.leave();
+      return Promise.reject(err);
+    }
+    return this.#drive(
+      run,
+      this.#state !== undefined || !this.#hooks.empty || resumption?.hitl !== undefined,
+    );
+  }
+
+  /**
+   * The steps, one after the other, then the run's end. Hooks, failures and writes are in other
+   * functions, kept off this frame: it is the one that stays suspended while a step runs.
+   */
+  async #drive(run: ActiveRun, opening: boolean): Promise<PipelineResult<PipelineContext>> {
+    try {
+      if (opening) await this.#open(run);
+      const steps = this.pipeline.steps;
+      for (let i = run.first; run.stopped === undefined && i < steps.length; i++) {
+        const step = steps[i];
+        run.at = i;
+        if (run.signal?.aborted) throw new CancelledError("Run cancelled");
+        if (!this.#hooks.empty) await this.#preStep(run, step);
+        const sr = await this.executor.run(this.#stepFrame(run, step, i), step, run.data);
+        const after = this.#afterStep(run, step, i, sr);
+        if (after !== undefined) await after;
+        if (!sr.success) run.stopped = "failed";
+        else run.data = sr.output;
+      }
+    } catch (err) {
+      return this.#ended(run, true, err);
+    }
+    return this.#ended(run, false, undefined);
+  }
+
+  /** The run's budget (less what its history and a resumed pause already spent), result and frame. */
+  #begin(
+    start: Start,
+    signal: AbortSignal | undefined,
+    sink: RunSink | undefined,
+    resumption: Resumption | undefined,
+  ): ActiveRun {
+    const ctx = start.context;
+    const quota = new Quota(this.#options.usageLimits);
+    const result = new PipelineResult<PipelineContext>({
+      finalPipelineContext: ctx,
+      stepHistory: start.history,
+    });
+    for (const r of start.history)
+      quota.reclaim({ costUsd: 0, tokens: 0 }, { costUsd: r.costUsd, tokens: r.tokenCounts });
+    if (resumption !== undefined) quota.reclaim(ZERO_USAGE, resumption.carried);
+    const observed = this.#startObserving(start, ctx, resumption);
+    const frame = this.executor.frame({
+      context: ctx,
+      resources: this.#options.resources,
+      quota,
+      signal,
+      contextSchema: this.#options.contextSchema,
+      observer: observed.observer,
+      scope: observed.observer?.root,
+    });
+    return new ActiveRun(start, signal, sink, resumption, quota, result, frame, observed);
+  }
+
+  /** Before the first step: the stored record, pre_run, and a resumed top-level HITL step's answer. */
+  async #open(run: ActiveRun): Promise<void> {
+    const { ctx, start, resumption } = run;
+    const hooks = this.#hooks;
+    const resources = this.#options.resources;
+    run.recorder = await this.#recorder(start, run.result);
+    if (!hooks.empty && resumption === undefined) {
+      await hooks.dispatch({
+        eventName: "pre_run",
+        initialInput: start.data,
         context: ctx,
         resources,
-        quota,
-        signal,
-        contextSchema: this.#options.contextSchema,
-        observer: observed.observer,
-        scope: observed.observer?.root,
+        runId: ctx.runId,
+        pipelineName: this.pipelineName,
+        pipelineVersion: this.pipelineVersion,
+        initialBudgetCostUsd: this.#options.usageLimits?.totalCostUsdLimit,
+        initialBudgetTokens: this.#options.usageLimits?.totalTokensLimit,
+        isBackground: false,
       });
-      const steps = this.pipeline.steps;
-      let stopped: RunStatus | undefined;
-      const cursor = resumption?.cursor;
-      let first = start.index;
-      let at = -1;
-      const recorder = await this.#recorder(start, result);
-      /** The index of the next step to run: where a stored run continues. */
-      let next = start.index;
-      const record = (stepIndex: number, sr: StepResult, nextIndex: number) => {
-        next = nextIndex;
-        return recorder?.step(stepIndex, result.stepHistory.length - 1, sr);
-      };
-      try {
-        if (!hooks.empty && resumption === undefined) {
-          await hooks.dispatch({
-            eventName: "pre_run",
-            initialInput: start.data,
-            context: ctx,
-            resources,
-            runId: ctx.runId,
-            pipelineName: this.pipelineName,
-            pipelineVersion: this.pipelineVersion,
-            initialBudgetCostUsd: this.#options.usageLimits?.totalCostUsdLimit,
-            initialBudgetTokens: this.#options.usageLimits?.totalTokensLimit,
-            isBackground: false,
-          });
-        }
-        let data = start.data;
-        if (resumption?.hitl !== undefined) {
-          // The answer is the paused HITL step's output; the run goes on after it.
-          const step = resumption.hitl;
-          const sr = await applyHumanInput(frame, step, resumption.answer);
-          if (sr.success) {
-            if (!hooks.empty)
-              await hooks.dispatch({
-                eventName: "post_step",
-                stepResult: sr,
-                context: ctx,
-                resources,
-                isBackground: false,
-              });
-          } else {
-            await this.#onFailure(step, sr, ctx, resources);
-          }
-          result.append(sr);
-          await record(start.index, sr, sr.success ? start.index + 1 : start.index);
-          sink?.step(sr);
-          if (!sr.success) stopped = "failed";
-          first = start.index + 1;
-        }
-        for (let i = first; stopped === undefined && i < steps.length; i++) {
-          const step = steps[i];
-          at = i;
-          if (signal?.aborted) throw new CancelledError("Run cancelled");
-          if (!hooks.empty) {
-            await hooks.dispatch({
-              eventName: "pre_step",
-              step,
-              stepInput: data,
-              context: ctx,
-              resources,
-              attemptNumber: undefined,
-              quotaBeforeUsd: quota.remainingCostUsd,
-              quotaBeforeTokens: quota.remainingTokens,
-              cacheHit: false,
-              isBackground: false,
-            });
-          }
-          let stepFrame: Frame =
-            sink !== undefined && i === steps.length - 1
-              ? { ...frame, onChunk: (chunk) => sink.chunk(step.name, chunk) }
-              : frame;
-          if (cursor !== undefined && i === start.index) stepFrame = { ...stepFrame, resume: cursor };
-          const sr = await this.executor.run(stepFrame, step, data);
-          if (sr.branchContext !== undefined && sr.branchContext !== ctx) mergeInto(ctx, sr.branchContext);
-          if (sr.success) {
-            if (!hooks.empty)
-              await hooks.dispatch({
-                eventName: "post_step",
-                stepResult: sr,
-                context: ctx,
-                resources,
-                isBackground: false,
-              });
-          } else {
-            await this.#onFailure(step, sr, ctx, resources);
-          }
-          result.append(sr);
-          if (recorder !== undefined) {
-            const written = record(i, sr, sr.success ? i + 1 : i);
-            if (written instanceof Promise) await written;
-          }
-          sink?.step(sr);
-          if (!sr.success) {
-            stopped = "failed";
-            break;
-          }
-          data = sr.output;
-        }
-      } catch (err) {
+    }
+    if (resumption?.hitl !== undefined) {
+      // The answer is the paused HITL step's output; the run goes on after it.
+      const step = resumption.hitl;
+      const sr = await applyHumanInput(run.frame, step, resumption.answer);
+      await this.#afterStepSlow(run, step, start.index, sr);
+      if (!sr.success) run.stopped = "failed";
+      run.first = start.index + 1;
+    }
+  }
+
+  #preStep(run: ActiveRun, step: Step): Promise<void> {
+    return this.#hooks.dispatch({
+      eventName: "pre_step",
+      step,
+      stepInput: run.data,
+      context: run.ctx,
+      resources: this.#options.resources,
+      attemptNumber: undefined,
+      quotaBeforeUsd: run.quota.remainingCostUsd,
+      quotaBeforeTokens: run.quota.remainingTokens,
+      cacheHit: false,
+      isBackground: false,
+    });
+  }
+
+  /** The run's frame, or a copy with the stream's chunk sink (last step) or the resume cursor. */
+  #stepFrame(run: ActiveRun, step: Step, i: number): Frame {
+    const sink = run.sink;
+    let frame: Frame =
+      sink !== undefined && i === this.pipeline.steps.length - 1
+        ? { ...run.frame, onChunk: (chunk) => sink.chunk(step.name, chunk) }
+        : run.frame;
+    if (run.cursor !== undefined && i === run.start.index) frame = { ...frame, resume: run.cursor };
+    return frame;
+  }
+
+  /** A step's result into the run: merged context, history, stored record, stream. */
+  #afterStep(run: ActiveRun, step: Step, i: number, sr: StepResult): Promise<void> | undefined {
+    const ctx = run.ctx;
+    if (sr.branchContext !== undefined && sr.branchContext !== ctx) mergeInto(ctx, sr.branchContext);
+    if (!sr.success || !this.#hooks.empty) return this.#afterStepSlow(run, step, i, sr);
+    run.result.append(sr);
+    if (run.recorder !== undefined) {
+      const written = run.record(i, sr, i + 1);
+      if (written instanceof Promise) return written.then(() => run.sink?.step(sr));
+    }
+    run.sink?.step(sr);
+    return undefined;
+  }
+
+  /** The same with post_step or the failure handlers first. */
+  async #afterStepSlow(run: ActiveRun, step: Step, i: number, sr: StepResult): Promise<void> {
+    const resources = this.#options.resources;
+    if (!sr.success) await this.#onFailure(step, sr, run.ctx, resources);
+    else if (!this.#hooks.empty)
+      await this.#hooks.dispatch({
+        eventName: "post_step",
+        stepResult: sr,
+        context: run.ctx,
+        resources,
+        isBackground: false,
+      });
+    run.result.append(sr);
+    if (run.recorder !== undefined) await run.record(i, sr, sr.success ? i + 1 : i);
+    run.sink?.step(sr);
+  }
+
+  /** The run's end, with what it threw if it did (`err`): its status, post_run, the stored state; the slot back. */
+  async #ended(run: ActiveRun, threw: boolean, err: unknown): Promise<PipelineResult<PipelineContext>> {
+    try {
+      const { ctx, result, recorder } = run;
+      const resources = this.#options.resources;
+      if (threw) {
         if (err instanceof UsageLimitExceededError) {
           for (const r of err.result?.stepHistory ?? []) {
             result.append(r);
             // Flujo counts the step that crossed the limit as done.
-            await record(at, r, at + 1);
-            sink?.step(r);
+            await run.record(run.at, r, run.at + 1);
+            run.sink?.step(r);
           }
           err.result = result;
-          await this.#finish(result, ctx, resources, "failed", recorder, next, observed);
+          await this.#finish(result, ctx, resources, "failed", recorder, run.next, run);
           throw err;
         }
         if (err instanceof PausedException) {
           // Paused again inside the step this resume re-ran: its HITL answers are replayed next time.
-          const replay = cursor !== undefined && at === start.index ? cursor.consumed : [];
+          const cursor = run.cursor;
+          const replay = cursor !== undefined && run.at === run.start.index ? cursor.consumed : [];
           const usage = recordPause(ctx, err, replay);
           result.totalCostUsd += usage.costUsd;
           result.totalTokens += usage.tokens;
-          stopped = "paused";
+          run.stopped = "paused";
         } else if (err instanceof PipelineAbortSignal) {
           ctx.pauseMessage = err.message;
-          stopped = "paused";
-        } else if (err instanceof CancelledError || (signal?.aborted && isAbortError(err))) {
-          stopped = "failed";
+          run.stopped = "paused";
+        } else if (err instanceof CancelledError || (run.signal?.aborted && isAbortError(err))) {
+          run.stopped = "failed";
         } else {
-          await this.#endObserving(observed, result, "failed")();
+          await this.#endObserving(run, result, "failed")();
           if (recorder !== undefined) {
             ctx.status = "failed";
-            await recorder.status("failed", next, result, errorMessage(err));
+            await recorder.status("failed", run.next, result, errorMessage(err));
             recorder.stop();
           }
           throw err;
         }
       }
       const status: RunStatus =
-        stopped ??
-        (result.stepHistory.length >= steps.length && result.stepHistory.every((r) => r.success)
+        run.stopped ??
+        (result.stepHistory.length >= this.pipeline.steps.length && result.stepHistory.every((r) => r.success)
           ? "completed"
           : "failed");
-      await this.#finish(result, ctx, resources, status, recorder, next, observed);
+      await this.#finish(result, ctx, resources, status, recorder, run.next, run);
       return result;
     } finally {
       this.#gate.leave();

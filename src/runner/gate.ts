@@ -69,6 +69,11 @@ export class RunGate {
   }
 
   leave(): void {
+    // A run that entered over the limit (its signal aborted while it waited) frees no slot.
+    if (this.#active > this.limit) {
+      this.#active--;
+      return;
+    }
     let waiter = this.#head;
     while (waiter !== undefined && waiter.enter === undefined) waiter = waiter.next;
     if (waiter === undefined) {
