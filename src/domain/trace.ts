@@ -1,4 +1,8 @@
-/** A node of the run's trace tree (PipelineResult.traceTree), built from hook events. */
+/**
+ * A node of the run's trace tree (PipelineResult.traceTree), built by the executor's step observer.
+ * Times are milliseconds since the Unix epoch (fractional), so a tree continued in another process
+ * after a resume keeps one clock.
+ */
 export interface Span {
   spanId: string;
   name: string;

@@ -1,5 +1,5 @@
 import type { HookFunction, HookPayload } from "../telemetry/events.js";
-import { preview } from "./diagnostics.js";
+import { preview, rootCause } from "./diagnostics.js";
 
 export interface ConsoleTracerOptions {
   /** "debug" prints each step's input at its start and its output at its end; default "info". */
@@ -70,7 +70,9 @@ export function consoleTracer(options: ConsoleTracerOptions = {}): HookFunction 
       case "on_step_failure": {
         const r = payload.stepResult;
         const body = ["Status: FAILED", `Feedback: ${r.feedback ?? ""}`];
-        const d = r.metadata.diagnostics as { stepPath?: string } | undefined;
+        // Hooks see top-level steps: the path worth showing is the innermost failed step's.
+        const cause = rootCause(r) ?? r;
+        const d = cause.metadata.diagnostics as { stepPath?: string } | undefined;
         if (d?.stepPath !== undefined && d.stepPath !== r.name) body.push(`Path: ${d.stepPath}`);
         panel(1, `Step Failure: ${r.name}`, body, "red");
         return;

@@ -9,14 +9,14 @@ import type { FailureDiagnostics } from "./diagnostics.js";
 import { preview } from "./diagnostics.js";
 import type { Metrics } from "./metrics.js";
 import { endOtelSpan, otelEvent, startOtelSpan } from "./otel.js";
-import { type AttributeValue, fromPlainSpan, Scoped, TraceSpan } from "./span.js";
+import { type AttributeValue, fromPlainSpan, Scoped, spanClock, TraceSpan } from "./span.js";
 
 /** How a runner observes its runs (resolved once from FlujoOptions). */
 export interface ObserverConfig {
   metrics: Metrics | undefined;
   /** OTel tracer the spans are mirrored to. */
   otel: Tracer | undefined;
-  /** Put a preview of each step's input in its span (`step_input`); failures always get one. */
+  /** Put a preview of each step's input in its span (`step_input`); failed steps carry one in their diagnostics anyway. */
   captureInputs: boolean;
 }
 
@@ -45,7 +45,7 @@ export class RunObserver implements StepObserver {
     this.#metrics = config.metrics;
     this.#otel = config.otel;
     if (resumed === undefined) {
-      this.root = new TraceSpan("pipeline_run", undefined, undefined, rootAttributes, performance.now());
+      this.root = new TraceSpan("pipeline_run", undefined, undefined, rootAttributes, spanClock());
     } else {
       // A resumed run continues the paused run's tree.
       this.root = resumed instanceof TraceSpan ? resumed : fromPlainSpan(resumed);
@@ -63,7 +63,7 @@ export class RunObserver implements StepObserver {
     const scope = frame.scope as TraceSpan | Scoped;
     const parentScope = scope instanceof Scoped ? scope : undefined;
     const parent = parentScope === undefined ? (scope as TraceSpan) : parentScope.span;
-    const start = performance.now();
+    const start = spanClock();
     const span = new TraceSpan(
       step.name,
       parent,
@@ -114,8 +114,7 @@ export class RunObserver implements StepObserver {
     result: StepResult,
   ): StepResult {
     // One clock read per plain step: its policy measured its own latency (a cache hit replays a stored one).
-    const end =
-      plain && result.metadata.cacheHit !== true ? start + result.latencyS * 1000 : performance.now();
+    const end = plain && result.metadata.cacheHit !== true ? start + result.latencyS * 1000 : spanClock();
     span.end(result, end);
     if (!result.success) this.#diagnose(span, result, data);
     const metrics = this.#metrics;
@@ -130,7 +129,7 @@ export class RunObserver implements StepObserver {
   /** A step that threw: a pause marks it paused, anything else failed (the error propagates as before). */
   #thrown(span: TraceSpan, err: unknown): void {
     if (this.#metrics !== undefined) this.#metrics.inFlightSteps--;
-    span.endTime = performance.now();
+    span.endTime = spanClock();
     if (err instanceof PausedException || err instanceof PipelineAbortSignal) {
       span.status = "paused";
       span.addEvent("flujo.paused", { message: err.message });
@@ -193,7 +192,7 @@ export class RunObserver implements StepObserver {
   /** Ends the root span with the run's outcome. */
   finish(status: RunStatus, totalCostUsd: number, totalTokens: number, steps: number): TraceSpan {
     const root = this.root;
-    root.endTime = performance.now();
+    root.endTime = spanClock();
     root.status = status === "running" ? "completed" : status;
     root.setAttribute("flujo.total_cost_usd", totalCostUsd);
     root.setAttribute("flujo.total_tokens", totalTokens);

@@ -3,6 +3,15 @@ import type { Span } from "../domain/trace.js";
 
 export type SpanStatus = Span["status"];
 export type SpanEvent = Span["events"][number];
+
+// performance.now() is per process; the tree of a run resumed elsewhere must keep one clock.
+const ORIGIN = performance.timeOrigin;
+
+/** Span time: epoch milliseconds with performance.now()'s resolution (monotonic within a process). */
+export function spanClock(): number {
+  return ORIGIN + performance.now();
+}
+
 /** Attribute values are kept to what every exporter and the state codec accept. */
 export type AttributeValue = string | number | boolean | undefined;
 
@@ -159,7 +168,7 @@ export class TraceSpan implements Span {
     else this.children.push(child);
   }
 
-  addEvent(name: string, attributes: Record<string, AttributeValue>, time = performance.now()): void {
+  addEvent(name: string, attributes: Record<string, AttributeValue>, time = spanClock()): void {
     const event = { name, time, attributes };
     if (this.events === NO_EVENTS) this.events = [event];
     else this.events.push(event);

@@ -10,6 +10,9 @@ export interface Logger {
  * Calls hooks in order. A hook error is logged as "Error in hook 'name': message" and swallowed (re-raised
  * when FLUJO_STRICT_HOOKS=1); PipelineAbortSignal always propagates so the runner can stop gracefully.
  */
+/** Hooks made by onlyPostRun: they ignore every other event. */
+const postRunOnly = new WeakSet<HookFunction>();
+
 export class HookDispatcher {
   readonly hooks: readonly HookFunction[];
   readonly #logger: Logger;
@@ -23,6 +26,11 @@ export class HookDispatcher {
 
   get empty(): boolean {
     return this.hooks.length === 0;
+  }
+
+  /** Some hook sees every event (not only post_run, as an `onFinish` one does). */
+  get hearsAll(): boolean {
+    return this.hooks.some((h) => !postRunOnly.has(h));
   }
 
   async dispatch(payload: HookPayload): Promise<void> {
@@ -42,5 +50,6 @@ export class HookDispatcher {
 export function onlyPostRun(hook: HookFunction): HookFunction {
   const wrapped: HookFunction = (payload) => (payload.eventName === "post_run" ? hook(payload) : undefined);
   Object.defineProperty(wrapped, "name", { value: hook.name || "onFinish" });
+  postRunOnly.add(wrapped);
   return wrapped;
 }

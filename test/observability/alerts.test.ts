@@ -5,6 +5,7 @@ import {
   Flujo,
   type HookPayload,
   Metrics,
+  Pipeline,
   pipeline,
   Step,
   stepResult,
@@ -183,6 +184,26 @@ describe("alerts", () => {
       expect.stringContaining("[flujo alert] cost_per_run_usd is 2, above 0.5"),
       expect.stringContaining("[flujo alert resolved] cost_per_run_usd is back to 0.1"),
     ]);
+  });
+
+  it("an onFinish hook hears no alerts, so they are logged as warnings too", async () => {
+    const logger = memoryLogger();
+    const finished: string[] = [];
+    const runner = new Flujo(new Pipeline([worker], { onFinish: [() => void finished.push("done")] }), {
+      logger,
+      alerts: [{ metric: "cost_per_run_usd", threshold: 0.5 }],
+    });
+    await runner.run({ cost: 2 });
+    expect(finished).toEqual(["done"]);
+    expect(logger.warnings).toEqual([
+      expect.stringContaining("[flujo alert] cost_per_run_usd is 2, above 0.5"),
+    ]);
+  });
+
+  it("alerts with metrics: false are refused, naming both options", () => {
+    expect(
+      () => new Flujo(worker, { metrics: false, alerts: [{ metric: "heap_mb", threshold: 1 }] }),
+    ).toThrow(/alerts are judged on metrics; remove metrics: false or the alerts/);
   });
 
   it("alerts turn metrics on; a rule without its step is refused", () => {

@@ -176,6 +176,24 @@ describe("console tracer", () => {
     expect(p.out.join("")).toContain("⏸ PAUSED");
   });
 
+  it("a failure inside a loop shows the innermost failed step's path", async () => {
+    const c = capture();
+    const critic = new Step({
+      name: "critic",
+      agent: { run: async () => Promise.reject(new RuntimeError("overloaded")) },
+      config: { maxRetries: 0 },
+    });
+    await new Flujo(
+      pipeline(
+        Step.loopUntil({ name: "refine", body: pipeline(critic), maxLoops: 2, exitCondition: () => false }),
+      ),
+      { hooks: [consoleTracer({ write: c.write })], tracing: true },
+    ).run("draft");
+    const text = c.out.join("");
+    expect(text).toContain("Step Failure: refine");
+    expect(text).toMatch(/│ Path: refine > loop\[2\] > critic/);
+  });
+
   it("colours only when asked", async () => {
     const c = capture();
     await new Flujo(

@@ -71,6 +71,8 @@ describe("trace tree", () => {
     const [z] = findSpans(root, "z");
     expect(z.attributes["flujo.branch"]).toBe("yes");
     expect(loop.attributes).toMatchObject({ "flujo.step.type": "LoopStep", success: true });
+    // Epoch milliseconds: a tree continued by a resume in another process keeps one clock.
+    expect(Math.abs(root.startTime - Date.now())).toBeLessThan(60_000);
     // Every span ended, inside its parent's time.
     const walk = (s: Span) => {
       expect(s.endTime).toBeGreaterThanOrEqual(s.startTime);
