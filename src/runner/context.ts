@@ -1,7 +1,12 @@
 import { defaultPipelineContext, newRunId, type PipelineContext } from "../domain/context.js";
 import { errorMessage, PipelineContextInitializationError } from "../domain/errors.js";
 import type { Schema } from "../dsl/types.js";
-import { formatIssues, issueFields, validateContext } from "../executor/policies/effects.js";
+import {
+  formatIssues,
+  issueFields,
+  type SchemaIssue,
+  validateContext,
+} from "../executor/policies/effects.js";
 
 const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 
@@ -9,14 +14,14 @@ const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
  * Builds a run's context: Flujo's PipelineContext defaults, then the runner's and the call's initial data
  * (copied, so runs never share mutable initial data), then the user schema's validation and defaults.
  */
-export async function buildRunContext(
+export function buildRunContext(
   input: unknown,
   runnerData: Record<string, unknown> | undefined,
   callData: Record<string, unknown> | undefined,
   runId: string | undefined,
   schema: Schema | undefined,
   schemaName: string,
-): Promise<PipelineContext> {
+): PipelineContext | Promise<PipelineContext> {
   const merged: Record<string, unknown> = {};
   for (const source of [runnerData, callData]) {
     if (source === undefined) continue;
@@ -34,9 +39,9 @@ export async function buildRunContext(
       "'scratchpad' has been removed; use typed context fields instead.",
     );
   }
-  let copied: Record<string, unknown>;
+  let copied: Record<string, unknown> = merged;
   try {
-    copied = structuredClone(merged);
+    if (runnerData !== undefined || callData !== undefined) copied = structuredClone(merged);
   } catch (err) {
     throw new PipelineContextInitializationError(
       `initialContextData must be plain data (it is copied for each run): ${errorMessage(err)}`,
@@ -47,14 +52,28 @@ export async function buildRunContext(
   if (!("initialPrompt" in copied)) ctx.initialPrompt = promptOf(input);
   for (const key of Object.keys(copied)) ctx[key] = copied[key];
   ctx.runId = id;
-  if (schema !== undefined) {
-    const issues = await validateContext(schema, ctx);
-    if (issues !== undefined) {
-      throw new PipelineContextInitializationError(
-        `Failed to initialize context with model ${schemaName} and initial data. ${formatIssues(issues)}`,
-        { fields: issueFields(issues) },
-      );
-    }
+  if (schema === undefined) {
+    ctx.status = "running";
+    return ctx;
+  }
+  // Without waiting when the schema validates synchronously (zod does): the runner then starts the run
+  // without an async frame.
+  const issues = validateContext(schema, ctx);
+  return issues instanceof Promise
+    ? issues.then((i) => validated(ctx, i, schemaName))
+    : validated(ctx, issues, schemaName);
+}
+
+function validated(
+  ctx: PipelineContext,
+  issues: readonly SchemaIssue[] | undefined,
+  schemaName: string,
+): PipelineContext {
+  if (issues !== undefined) {
+    throw new PipelineContextInitializationError(
+      `Failed to initialize context with model ${schemaName} and initial data. ${formatIssues(issues)}`,
+      { fields: issueFields(issues) },
+    );
   }
   ctx.status = "running";
   return ctx;

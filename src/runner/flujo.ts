@@ -220,11 +220,33 @@ export class Flujo<In = unknown, Out = unknown> {
   }
 
   /** Runs the pipeline. Step failures give a result with success=false; usage-limit breaches throw. */
-  async run(input: In, options: RunCallOptions = {}): Promise<PipelineResult<PipelineContext>> {
-    if (!this.#gate.tryEnter()) await this.#gate.wait(options.signal);
+  run(input: In, options: RunCallOptions = {}): Promise<PipelineResult<PipelineContext>> {
+    // The common case (a free slot, no state backend, a context built without waiting) returns
+    // #execute's own promise: no async frame and no promise resolved with another (about 0.3 KB per
+    // in-flight run). Anything else takes the general path.
+    if (this.#state !== undefined || !this.#gate.tryEnter())
+      return this.#runWaiting(input, options, undefined);
+    let context: PipelineContext | Promise<PipelineContext>;
+    try {
+      context = this.#context(input, options);
+    } catch (err) {
+      this.#gate.leave();
+      return Promise.reject(err);
+    }
+    if (context instanceof Promise) return this.#runWaiting(input, options, context);
+    return this.#execute({ index: 0, data: input, context, history: [] }, options.signal, undefined);
+  }
+
+  /** `run` that waits: for a slot (unless `pending` is given: it has one), the context, the stored run. */
+  async #runWaiting(
+    input: In,
+    options: RunCallOptions,
+    pending: Promise<PipelineContext> | undefined,
+  ): Promise<PipelineResult<PipelineContext>> {
+    if (pending === undefined && !this.#gate.tryEnter()) await this.#gate.wait(options.signal);
     let start: Start;
     try {
-      start = await this.#start(input, await this.#context(input, options));
+      start = await this.#start(input, await (pending ?? this.#context(input, options)));
     } catch (err) {
       this.#gate.leave();
       throw err;
@@ -419,7 +441,7 @@ export class Flujo<In = unknown, Out = unknown> {
     return asStep(this, name, options);
   }
 
-  #context(input: unknown, options: RunCallOptions): Promise<PipelineContext> {
+  #context(input: unknown, options: RunCallOptions): PipelineContext | Promise<PipelineContext> {
     return buildRunContext(
       input,
       this.#options.initialContextData,

@@ -1,7 +1,9 @@
+import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { applyOutputToContext, setPath } from "../../context/index.js";
 import { errorMessage } from "../../domain/errors.js";
 import type { Step } from "../../dsl/step.js";
 import type { Schema } from "../../dsl/types.js";
+import type { Awaitable } from "../../state/backend.js";
 import { noteStepOutput } from "../../state/patch.js";
 import type { Ctx, Frame } from "../frame.js";
 
@@ -70,9 +72,16 @@ export function recordStepOutput(ctx: Ctx, name: string, output: unknown): void 
  * Validates a context against a Standard Schema. On success the schema's parsed values are written back
  * (so coercions and defaults apply); on failure returns the issues as one line.
  */
-export async function validateContext(schema: Schema, ctx: Ctx): Promise<readonly SchemaIssue[] | undefined> {
-  let outcome = schema["~standard"].validate(ctx);
-  if (outcome instanceof Promise) outcome = await outcome;
+export function validateContext(schema: Schema, ctx: Ctx): Awaitable<readonly SchemaIssue[] | undefined> {
+  const outcome = schema["~standard"].validate(ctx);
+  return outcome instanceof Promise ? outcome.then((o) => applyOutcome(o, ctx)) : applyOutcome(outcome, ctx);
+}
+
+/** The schema's issues, or its parsed value's fields written into the context (defaults, coercions). */
+function applyOutcome(
+  outcome: StandardSchemaV1.Result<unknown>,
+  ctx: Ctx,
+): readonly SchemaIssue[] | undefined {
   if (outcome.issues !== undefined) return outcome.issues;
   const parsed = outcome.value;
   if (typeof parsed === "object" && parsed !== null && parsed !== ctx) {
