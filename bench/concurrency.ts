@@ -44,7 +44,9 @@ function quantile(sorted: number[], q: number): number {
 }
 
 /** Latency and throughput of `k` runs started at once, each waiting 1 ms in its middle step. */
-async function timed(k: number): Promise<Omit<ConcurrencyReport["rows"][number], "heapPerParkedRunBytes" | "floorHeapPerParkedRunBytes">> {
+async function timed(
+  k: number,
+): Promise<Omit<ConcurrencyReport["rows"][number], "heapPerParkedRunBytes" | "floorHeapPerParkedRunBytes">> {
   const runner = new Flujo(
     pipeline(
       Step.fromCallable(async (x: number) => x + 1, { name: "a" }),

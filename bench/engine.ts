@@ -6,7 +6,15 @@
 
 import { ExecutorCore, Flujo, InMemoryCache, Pipeline, Step } from "flujo";
 import { Bench } from "tinybench";
-import { byName, gc, msFmt, printTable, us } from "./stats.js";
+import { z } from "zod";
+import { byName, gc, msFmt, printTable, us, type Validation, validation } from "./stats.js";
+
+/** A typed context as users declare one: Flujo's fields plus the application's, validated by zod. */
+const TypedContext = z.looseObject({
+  customer: z.string().default("anonymous"),
+  priority: z.enum(["low", "high"]).default("low"),
+  attempts: z.number().int().default(0),
+});
 
 const SIZES = [10, 100, 1000, 10000];
 
@@ -29,8 +37,18 @@ export interface EngineReport {
     cacheOffUs: number;
     defaultUs: number;
     cacheHitUs: number;
+    /** Default settings (cache on, every input new) with a zod contextSchema. */
+    typedUs: number;
     cacheOffMs: number;
     defaultMs: number;
+    /** Per run, in the shape of Flujo's validation JSON (seconds). */
+    validation: {
+      floor: Validation;
+      cacheOff: Validation;
+      default: Validation;
+      typed: Validation;
+      cacheHit: Validation;
+    };
   }>;
   flujo: FlujoScenario[];
 }
@@ -43,6 +61,7 @@ interface FlujoScenario {
   p99Ms: number;
   cacheOffMeanMs: number;
   heapDeltaMb: number | undefined;
+  validation: Validation;
 }
 
 export async function engineBench(time: number): Promise<EngineReport> {
@@ -53,6 +72,7 @@ export async function engineBench(time: number): Promise<EngineReport> {
     const fns = awaitChain(n);
     const cacheOff = new Flujo(noopPipeline(n), { enableCache: false });
     const defaults = new Flujo(noopPipeline(n));
+    const typed = new Flujo(noopPipeline(n), { contextSchema: TypedContext });
     // The default executor cache holds 1024 entries; a larger one lets every step of the largest pipeline hit.
     const hits = new Flujo(noopPipeline(n), { cache: new InMemoryCache({ maxSize: 2 * n }) });
     await hits.run(0);
@@ -69,6 +89,9 @@ export async function engineBench(time: number): Promise<EngineReport> {
       .add("default", async () => {
         await defaults.run(unique++);
       })
+      .add("typed", async () => {
+        await typed.run(unique++);
+      })
       .add("cacheHit", async () => {
         await hits.run(0);
       });
@@ -81,19 +104,38 @@ export async function engineBench(time: number): Promise<EngineReport> {
       cacheOffUs: (f.get("cacheOff")!.mean * 1000) / n,
       defaultUs: (f.get("default")!.mean * 1000) / n,
       cacheHitUs: (f.get("cacheHit")!.mean * 1000) / n,
+      typedUs: (f.get("typed")!.mean * 1000) / n,
       cacheOffMs: f.get("cacheOff")!.mean,
       defaultMs: f.get("default")!.mean,
+      validation: {
+        floor: validation(f.get("floor")!),
+        cacheOff: validation(f.get("cacheOff")!),
+        default: validation(f.get("default")!),
+        typed: validation(f.get("typed")!),
+        cacheHit: validation(f.get("cacheHit")!),
+      },
     });
   }
   printTable(
     "Engine overhead per step (runner, N sequential no-op steps; µs per step = ms per run / N)",
-    ["N", "await floor", "cache off", "ratio", "default (miss)", "cache hit", "ms/run off", "ms/run default"],
+    [
+      "N",
+      "await floor",
+      "cache off",
+      "ratio",
+      "default (miss)",
+      "typed context",
+      "cache hit",
+      "ms/run off",
+      "ms/run default",
+    ],
     perStep.map((r) => [
       String(r.n),
       `${r.floorUs.toFixed(3)} µs`,
       `${r.cacheOffUs.toFixed(3)} µs`,
       `${(r.cacheOffUs / r.floorUs).toFixed(1)}x`,
       `${r.defaultUs.toFixed(3)} µs`,
+      `${r.typedUs.toFixed(3)} µs`,
       `${r.cacheHitUs.toFixed(3)} µs`,
       msFmt(r.cacheOffMs),
       msFmt(r.defaultMs),
@@ -167,6 +209,9 @@ async function flujoScenarios(time: number): Promise<FlujoScenario[]> {
           p99Ms: fig.p99,
           cacheOffMeanMs: 0,
           heapDeltaMb: undefined,
+          validation: validation(fig, {
+            opsPerIteration: name === "memory" ? 50 : name === "concurrent" ? 20 : 1,
+          }),
         });
       } else if (existing) {
         existing.cacheOffMeanMs = fig.mean;

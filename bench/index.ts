@@ -14,6 +14,7 @@ import { nativeBench } from "./native.js";
 import { observabilityBench } from "./observability.js";
 import { parallelBench } from "./parallel.js";
 import { stateBench } from "./state.js";
+import { freeMemGb, machine, markdown, targetRows, validationScenarios } from "./summary.js";
 
 const quick = process.argv.includes("--quick");
 const time = quick ? 20 : Number(process.env.BENCH_TIME ?? 1000);
@@ -34,10 +35,15 @@ const native = only.has("native") ? await nativeBench(time) : undefined;
 const concurrency = only.has("concurrency") ? await concurrencyBench(quick) : undefined;
 const memory = only.has("memory") ? await memoryBench(quick) : undefined;
 const observability = only.has("observability") ? await observabilityBench(time) : undefined;
+const host = machine(backend);
+const table = markdown(targetRows({ engine, parallel, concurrency, memory }), host, quick);
+console.log(`\n## Targets (Markdown; the README's Performance section shows this table)\n\n${table}`);
 if (!quick) {
+  const scenarios = validationScenarios(engine);
   writeFileSync(
     new URL("./results/latest.json", import.meta.url),
-    `${JSON.stringify({ date: new Date().toISOString(), backend, node: process.version, engine, loop, parallel, state, native, concurrency, memory, observability }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine: { ...host, freeMemGb: freeMemGb() }, scenarios, engine, loop, parallel, state, native, concurrency, memory, observability }, null, 2)}\n`,
   );
-  console.log("\nwritten: bench/results/latest.json");
+  writeFileSync(new URL("./results/latest.md", import.meta.url), table);
+  console.log("written: bench/results/latest.json, bench/results/latest.md");
 }

@@ -39,6 +39,42 @@ function percentile95(l: { p75: number; p99: number }): number {
   return l.p75 + ((l.p99 - l.p75) * 20) / 24;
 }
 
+/** One scenario in the shape of Flujo's performance_validation_results.json: seconds, ops per second. */
+export interface Validation {
+  mean_time: number;
+  median_time: number;
+  p95_time: number;
+  p99_time: number;
+  std_dev: number;
+  min_time: number;
+  max_time: number;
+  iterations: number;
+  memory_usage_mb: number | undefined;
+  /** Share of iterations that succeeded, where the scenario checks it (undefined otherwise). */
+  success_rate: number | undefined;
+  throughput_ops_per_sec: number;
+}
+
+/** `opsPerIteration`: operations one timed iteration does (Flujo's throughput counts executes). */
+export function validation(
+  f: Figures,
+  options: { opsPerIteration?: number; memoryMb?: number; successRate?: number } = {},
+): Validation {
+  return {
+    mean_time: f.mean / 1000,
+    median_time: f.p50 / 1000,
+    p95_time: f.p95 / 1000,
+    p99_time: f.p99 / 1000,
+    std_dev: f.sd / 1000,
+    min_time: f.min / 1000,
+    max_time: f.max / 1000,
+    iterations: f.samples,
+    memory_usage_mb: options.memoryMb,
+    success_rate: options.successRate,
+    throughput_ops_per_sec: ((options.opsPerIteration ?? 1) * 1000) / f.mean,
+  };
+}
+
 export function byName(bench: Bench): Map<string, Figures> {
   return new Map(bench.tasks.map((t) => [t.name, figures(t)]));
 }
