@@ -5,7 +5,7 @@
  * while every run is parked in its middle step (measured after a forced GC, beyond the runs' own data).
  * Then a burst far beyond `maxConcurrentRuns`, against the same burst unlimited: the excess queues.
  */
-import { Flujo, pipeline, Step } from "flujo";
+import { Flujo, type PipelineResult, pipeline, Step } from "flujo";
 import { gc, printTable } from "./stats.js";
 
 export interface ConcurrencyReport {
@@ -43,11 +43,9 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-/** Latency and throughput of `k` runs started at once, each waiting 1 ms in its middle step. */
-async function timed(
-  k: number,
-): Promise<Omit<ConcurrencyReport["rows"][number], "heapPerParkedRunBytes" | "floorHeapPerParkedRunBytes">> {
-  const runner = new Flujo(
+/** The 3-step pipeline whose middle step waits for a 1 ms timer, cache off. */
+function timerRunner(limit: number | undefined): Flujo<number, number> {
+  return new Flujo(
     pipeline(
       Step.fromCallable(async (x: number) => x + 1, { name: "a" }),
       Step.fromCallable((x: number) => new Promise<number>((r) => setTimeout(() => r(x + 1), 1)), {
@@ -55,8 +53,15 @@ async function timed(
       }),
       Step.fromCallable(async (x: number) => x + 1, { name: "c" }),
     ),
-    { enableCache: false },
+    { enableCache: false, maxConcurrentRuns: limit },
   );
+}
+
+/** Starts `k` runs at once; each run's latency is from its start to its result (sorted on return). */
+async function startAll(
+  runner: Flujo<number, number>,
+  k: number,
+): Promise<{ results: PipelineResult[]; latencies: number[]; elapsed: number }> {
   const latencies: number[] = new Array(k);
   const start = performance.now();
   const results = await Promise.all(
@@ -68,7 +73,15 @@ async function timed(
       });
     }),
   );
-  const elapsed = performance.now() - start;
+  return { results, latencies, elapsed: performance.now() - start };
+}
+
+/** Latency and throughput of `k` runs started at once, each waiting 1 ms in its middle step. */
+async function timed(
+  k: number,
+): Promise<Omit<ConcurrencyReport["rows"][number], "heapPerParkedRunBytes" | "floorHeapPerParkedRunBytes">> {
+  const runner = timerRunner(undefined);
+  const { results, latencies, elapsed } = await startAll(runner, k);
   const completed = results.filter((r, i) => r.status === "completed" && r.output === i + 3).length;
   latencies.sort((a, b) => a - b);
   return {
@@ -133,16 +146,7 @@ async function parkedHeap(k: number): Promise<{ flujo: number; floor: number } |
 }
 
 async function burst(k: number, limit: number | undefined): Promise<BurstRow> {
-  const runner = new Flujo(
-    pipeline(
-      Step.fromCallable(async (x: number) => x + 1, { name: "a" }),
-      Step.fromCallable((x: number) => new Promise<number>((r) => setTimeout(() => r(x + 1), 1)), {
-        name: "wait",
-      }),
-      Step.fromCallable(async (x: number) => x + 1, { name: "c" }),
-    ),
-    { enableCache: false, maxConcurrentRuns: limit },
-  );
+  const runner = timerRunner(limit);
   gc();
   const base = process.memoryUsage().heapUsed;
   let peakHeap = base;
@@ -151,18 +155,7 @@ async function burst(k: number, limit: number | undefined): Promise<BurstRow> {
     peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
     peakQueued = Math.max(peakQueued, runner.runs.queued);
   }, 20);
-  const latencies: number[] = new Array(k);
-  const start = performance.now();
-  const results = await Promise.all(
-    Array.from({ length: k }, (_, i) => {
-      const t0 = performance.now();
-      return runner.run(i).then((r) => {
-        latencies[i] = performance.now() - t0;
-        return r;
-      });
-    }),
-  );
-  const elapsed = performance.now() - start;
+  const { results, latencies, elapsed } = await startAll(runner, k);
   clearInterval(sampler);
   peakQueued = Math.max(peakQueued, k - Math.min(k, limit ?? k));
   latencies.sort((a, b) => a - b);
