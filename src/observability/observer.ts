@@ -70,7 +70,7 @@ export class RunObserver implements StepObserver {
       parentScope,
       undefined,
       start,
-      step.constructor.name,
+      step.constructor,
       finite(frame.quota.remainingCostUsd),
       tokensLeft(frame.quota.remainingTokens),
       this.#config.captureInputs ? preview(data) : undefined,

@@ -56,7 +56,8 @@ export class TraceSpan implements Span {
   readonly #parent: TraceSpan | undefined;
   readonly #scope: Scoped | undefined;
   // What a step span knows when it starts (no object per step: fields of the span).
-  readonly #type: string | undefined;
+  /** The step's class: its name (`flujo.step.type`) is read only when the attributes are (a getter). */
+  readonly #type: { readonly name: string } | undefined;
   readonly #quotaUsd: number | undefined;
   readonly #quotaTokens: number | undefined;
   readonly #input: string | undefined;
@@ -72,7 +73,7 @@ export class TraceSpan implements Span {
     scope: Scoped | undefined,
     attributes: Record<string, AttributeValue> | undefined,
     startTime: number,
-    type?: string,
+    type?: { readonly name: string },
     quotaUsd?: number,
     quotaTokens?: number,
     input?: string,
@@ -127,7 +128,7 @@ export class TraceSpan implements Span {
       a = {};
       const type = this.#type;
       if (type !== undefined) {
-        a["flujo.step.type"] = type;
+        a["flujo.step.type"] = type.name;
         if (this.#quotaUsd !== undefined) a["flujo.budget.quota_before_usd"] = this.#quotaUsd;
         if (this.#quotaTokens !== undefined) a["flujo.budget.quota_before_tokens"] = this.#quotaTokens;
         const scope = this.#scope;
