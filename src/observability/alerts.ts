@@ -184,20 +184,13 @@ export class AlertMonitor {
   }
 
   /** The rule's current value, or undefined when there is not enough data to judge. */
-  #value(s: RuleState, sampling: boolean): number | undefined {
+  #value(s: RuleState, sampling: boolean, loopDelay: number | undefined): number | undefined {
     const rule = s.rule;
     const min =
       rule.minSamples ?? (rule.metric === "failure_rate" || rule.metric === "step_p95_ms" ? s.window : 1);
     switch (rule.metric) {
-      case "event_loop_delay_ms": {
-        if (!sampling) return undefined;
-        // perf_hooks' p99 since the last sample, or the sampling timer's own lateness, whichever is
-        // larger: on a busy machine the monitor's timer can miss a block that ours saw, and back.
-        const p99 = this.#metrics.takeEventLoopP99();
-        const lag = Math.max(this.#timer === undefined ? 0 : this.#lag(), this.#endLag);
-        this.#endLag = 0;
-        return p99 === undefined && lag === 0 ? undefined : Math.max(p99 ?? 0, lag);
-      }
+      case "event_loop_delay_ms":
+        return sampling ? loopDelay : undefined;
       case "heap_mb":
         return process.memoryUsage().heapUsed / 1048576;
       case "step_p95_ms": {
@@ -213,13 +206,29 @@ export class AlertMonitor {
     }
   }
 
+  /**
+   * One event-loop sample for every rule that judges it: perf_hooks' p99 since the last sample, or the
+   * sampling timer's own lateness, whichever is larger (on a busy machine the monitor's timer can miss
+   * a block that ours saw, and back). Taking either resets it, so it is taken once per evaluation.
+   */
+  #loopDelay(): number | undefined {
+    const p99 = this.#metrics.takeEventLoopP99();
+    const lag = Math.max(this.#timer === undefined ? 0 : this.#lag(), this.#endLag);
+    this.#endLag = 0;
+    return p99 === undefined && lag === 0 ? undefined : Math.max(p99 ?? 0, lag);
+  }
+
   async #evaluate(sampling: boolean): Promise<void> {
     this.#watchSteps();
+    const loopDelay =
+      sampling && this.#states.some((s) => s.rule.metric === "event_loop_delay_ms")
+        ? this.#loopDelay()
+        : undefined;
     for (const s of this.#states) {
       const resource = s.rule.metric === "event_loop_delay_ms" || s.rule.metric === "heap_mb";
       // Resource rules are judged on samples; the others at the end of runs.
       if (resource !== sampling && s.rule.metric !== "heap_mb") continue;
-      const value = this.#value(s, sampling);
+      const value = this.#value(s, sampling, loopDelay);
       if (value === undefined) continue;
       if (!s.firing && value > s.rule.threshold) {
         s.firing = true;

@@ -225,7 +225,7 @@ export class Flujo<In = unknown, Out = unknown> {
     // #execute's own promise: no async frame and no promise resolved with another (about 0.3 KB per
     // in-flight run). Anything else takes the general path.
     if (this.#state !== undefined || !this.#gate.tryEnter())
-      return this.#runWaiting(input, options, undefined);
+      return this.#runWaiting(input, options, undefined, undefined);
     let context: PipelineContext | Promise<PipelineContext>;
     try {
       context = this.#context(input, options);
@@ -233,15 +233,19 @@ export class Flujo<In = unknown, Out = unknown> {
       this.#gate.leave();
       return Promise.reject(err);
     }
-    if (context instanceof Promise) return this.#runWaiting(input, options, context);
+    if (context instanceof Promise) return this.#runWaiting(input, options, context, undefined);
     return this.#execute({ index: 0, data: input, context, history: [] }, options.signal, undefined);
   }
 
-  /** `run` that waits: for a slot (unless `pending` is given: it has one), the context, the stored run. */
+  /**
+   * `run` (and `stream`, with its sink) that waits: for a slot (unless `pending` is given: it has one),
+   * the context, the stored run.
+   */
   async #runWaiting(
     input: In,
     options: RunCallOptions,
     pending: Promise<PipelineContext> | undefined,
+    sink: RunSink | undefined,
   ): Promise<PipelineResult<PipelineContext>> {
     if (pending === undefined && !this.#gate.tryEnter()) await this.#gate.wait(options.signal);
     let start: Start;
@@ -253,7 +257,7 @@ export class Flujo<In = unknown, Out = unknown> {
     }
     // Not awaited: this frame ends here instead of staying suspended for the whole run (about 0.4 KB
     // per in-flight run); #execute gives the slot back when it settles.
-    return this.#execute(start, options.signal, undefined);
+    return this.#execute(start, options.signal, sink);
   }
 
   /** Runs executing now, and runs waiting for a slot under `maxConcurrentRuns`. */
@@ -295,17 +299,7 @@ export class Flujo<In = unknown, Out = unknown> {
 
   /** Streams step events (and chunks from the last step's streaming agent), then yields the PipelineResult. */
   stream(input: In, options: RunCallOptions = {}): AsyncIterable<RunEvent | PipelineResult<PipelineContext>> {
-    return eventStream(async (sink) => {
-      if (!this.#gate.tryEnter()) await this.#gate.wait(options.signal);
-      let start: Start;
-      try {
-        start = await this.#start(input, await this.#context(input, options));
-      } catch (err) {
-        this.#gate.leave();
-        throw err;
-      }
-      return this.#execute(start, options.signal, sink);
-    });
+    return eventStream((sink) => this.#runWaiting(input, options, undefined, sink));
   }
 
   /**

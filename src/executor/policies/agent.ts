@@ -104,14 +104,17 @@ function retryAfter(
 ): Promise<StepResult> {
   try {
     const feedback = callFailure(frame, estimate, err);
-    if (frame.observer !== undefined) {
-      const attempts = frame.fallbackChain.length > 0 ? 1 : plan.attempts;
-      frame.observer.attemptFailed(frame, 1, feedback, 1 < attempts);
-    }
+    if (frame.observer !== undefined)
+      frame.observer.attemptFailed(frame, 1, feedback, 1 < attemptsOf(frame, plan));
     return attemptLoop(frame, step, plan, data, data, start, 2, 0, 0, feedback);
   } catch (control) {
     return Promise.reject(control);
   }
+}
+
+/** Inside a fallback the step gets exactly one attempt. */
+function attemptsOf(frame: Frame, plan: AgentPlan): number {
+  return frame.fallbackChain.length > 0 ? 1 : plan.attempts;
 }
 
 /** Input checks and prompt processors, then the attempts. */
@@ -158,8 +161,7 @@ async function attemptLoop(
   cost: number,
   feedback: string | undefined,
 ): Promise<StepResult> {
-  // Inside a fallback the step gets exactly one attempt.
-  const attempts = frame.fallbackChain.length > 0 ? 1 : plan.attempts;
+  const attempts = attemptsOf(frame, plan);
   let made = from - 1;
   for (let attempt = from; attempt <= attempts; attempt++) {
     made = attempt;
