@@ -44,11 +44,18 @@ export class ContextTracker {
     outputWrites.set(ctx, this.#written);
   }
 
-  /** The ops that turn the last recorded context into the current one; the current one becomes the last. */
-  diff(): Patch {
+  /**
+   * The ops that turn the last recorded context into the current one; the current one becomes the last.
+   * Null when the change is one a patch cannot carry (a top-level `__proto__`, `constructor` or
+   * `prototype` key changed): the caller writes a full snapshot instead.
+   */
+  diff(): Patch | null {
     const ops: Patch = [];
     const ctx = this.#ctx;
-    diffInto(ops, [], this.#previous, ctx);
+    if (diffInto(ops, [], this.#previous, ctx)) {
+      this.reset();
+      return null;
+    }
     const outputs = ctx.stepOutputs;
     // Not only when `stepOutputs` is the recorded object: if it was written in place and then replaced,
     // the diff above compared the replacement against the mutated object, which is not what was stored.
@@ -72,18 +79,31 @@ export class ContextTracker {
   }
 }
 
-function diffInto(ops: Patch, path: string[], previous: Ctx, next: Ctx): void {
+/**
+ * Pushes the ops that turn `previous` into `next`. Patches never hold a path through a prototype key
+ * (applyPatch refuses them), so when such a key changed in an object this returns true and the caller
+ * writes the whole object instead: the codec then stores it as it stores a snapshot.
+ */
+function diffInto(ops: Patch, path: string[], previous: Ctx, next: Ctx): boolean {
+  let unsafeChanged = false;
   for (const key of Object.keys(next)) {
-    if (isUnsafeKey(key)) continue;
     const value = next[key];
     if (!hasOwn(previous, key)) {
-      ops.push([0, [...path, key], value]);
+      if (isUnsafeKey(key)) unsafeChanged = true;
+      else ops.push([0, [...path, key], value]);
       continue;
     }
     const before = previous[key];
     if (before === value) continue;
-    if (isPlainObject(before) && isPlainObject(value)) {
-      diffInto(ops, [...path, key], before, value);
+    if (isUnsafeKey(key)) {
+      unsafeChanged = true;
+    } else if (isPlainObject(before) && isPlainObject(value)) {
+      const mark = ops.length;
+      const at = [...path, key];
+      if (diffInto(ops, at, before, value)) {
+        ops.length = mark;
+        ops.push([0, at, value]);
+      }
     } else if (Array.isArray(before) && Array.isArray(value) && extends_(before, value)) {
       ops.push([2, [...path, key], value.slice(before.length)]);
     } else {
@@ -91,8 +111,11 @@ function diffInto(ops: Patch, path: string[], previous: Ctx, next: Ctx): void {
     }
   }
   for (const key of Object.keys(previous)) {
-    if (!hasOwn(next, key) && !isUnsafeKey(key)) ops.push([1, [...path, key]]);
+    if (hasOwn(next, key)) continue;
+    if (isUnsafeKey(key)) unsafeChanged = true;
+    else ops.push([1, [...path, key]]);
   }
+  return unsafeChanged;
 }
 
 /** True when `next` is `before` plus items at the end (compared by identity). */

@@ -87,7 +87,9 @@ export class RunRecorder {
     const patch = this.#tracker.diff();
     let snapshot: SnapshotRow | undefined;
     let encodedPatch: Uint8Array | undefined;
-    if (patch.length > 0) {
+    if (patch === null) {
+      snapshot = this.#snapshot();
+    } else if (patch.length > 0) {
       encodedPatch = encodeState(patch, `${this.#what}: context changes of step '${sr.name}'`);
       this.#sinceSnapshot += encodedPatch.byteLength;
       if (this.#sinceSnapshot > this.#snapshotBytes) {

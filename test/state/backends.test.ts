@@ -225,6 +225,26 @@ describe.each(backends)("durable runs on %s", (_label, make) => {
     });
   });
 
+  it("a stored context replays to the live one when a step replaces an object holding a prototype key", async () => {
+    const backend = make();
+    let storedMidRun: unknown;
+    const runner = new Flujo(
+      pipeline(
+        Step.fromCallable(async () => ({ k: 1 }), { name: "replace", sinkTo: "a" }),
+        Step.fromCallable(
+          async () => {
+            storedMidRun = (await backend.loadState("proto"))?.pipelineContext.a;
+            return "read";
+          },
+          { name: "read" },
+        ),
+      ),
+      { stateBackend: backend, initialContextData: { a: JSON.parse('{"constructor": 1, "k": 0}') } },
+    );
+    await runner.run(0, { runId: "proto" });
+    expect(storedMidRun).toEqual({ k: 1 });
+  });
+
   it("a paused run is resumed by id by another runner; other ids and statuses are refused", async () => {
     const backend = make();
     const build = () =>
