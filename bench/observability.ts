@@ -2,8 +2,10 @@
  * Observability overhead: W1 (N sequential no-op steps through the runner) with the executor cache off and
  * with default settings, each with observability off and with tracing + metrics on. The variants run in
  * alternating rounds in one process (the machine is noisy: side by side is the only fair comparison);
- * figures are the median over rounds of µs per step. Allocation per step: heap used after a batch of
- * runs minus before (gc first, no gc during), over the steps run.
+ * figures are the median over rounds of µs per step, and the ratio is the median of each round's on/off
+ * ratio (the two halves of a round run back to back, so a slow spell of the machine moves both).
+ * Allocation per step: heap used after a batch of runs minus before (gc first, no gc during), over the
+ * steps run.
  */
 
 import { Flujo, Pipeline, Step } from "flujo";
@@ -75,7 +77,7 @@ export async function observabilityBench(time: number): Promise<ObservabilityRep
   ];
   const rows: ObservabilityRow[] = [];
   // Rounds of `runs` runs per variant, alternating; about `time` ms per variant in total.
-  const rounds = Math.max(3, Math.round(time / 50));
+  const rounds = Math.max(3, Math.round(time / 25));
   for (const { scenario, base } of scenarios) {
     const off: Variant = { name: "off", runner: new Flujo(pipe, base), samples: [] };
     const on: Variant = {
@@ -84,14 +86,16 @@ export async function observabilityBench(time: number): Promise<ObservabilityRep
       samples: [],
     };
     const variants = [off, on];
-    // Warm-up, and a batch size that takes about 50 ms.
+    // Warm-up, and a batch size that takes about 25 ms.
     for (const v of variants) await timeRuns(v.runner, 20);
     const probe = await timeRuns(off.runner, 20);
-    const runs = Math.max(5, Math.round((50 / probe) * 20));
+    const runs = Math.max(5, Math.round((25 / probe) * 20));
     gc();
+    const ratios: number[] = [];
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 === 0 ? variants : [...variants].reverse();
       for (const v of order) v.samples.push(((await timeRuns(v.runner, runs)) * 1000) / (runs * N));
+      ratios.push(on.samples[r] / off.samples[r]);
     }
     const allocRuns = Math.max(2, Math.min(20, Math.round(2000 / N)));
     const offUs = median(off.samples);
@@ -100,14 +104,14 @@ export async function observabilityBench(time: number): Promise<ObservabilityRep
       scenario,
       offUs,
       onUs,
-      ratio: onUs / offUs,
+      ratio: median(ratios),
       offBytesPerStep: await bytesPerStep(off.runner, allocRuns),
       onBytesPerStep: await bytesPerStep(on.runner, allocRuns),
     });
   }
   const bytes = (b: number | undefined) => (b === undefined ? "n/a" : `${b.toFixed(0)} B`);
   printTable(
-    `Observability overhead (runner, ${N} sequential no-op steps; tracing + metrics on vs everything off; median of alternating rounds)`,
+    `Observability overhead (runner, ${N} sequential no-op steps; tracing + metrics on vs everything off; medians over alternating rounds)`,
     ["scenario", "off µs/step", "on µs/step", "on/off", "off alloc/step", "on alloc/step"],
     rows.map((r) => [
       r.scenario,

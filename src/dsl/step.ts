@@ -15,6 +15,19 @@ import type { Agent, AgentFunction, AgentProcessors, Plugin, Processor, Schema, 
 
 export type FailureHandler = () => void | Promise<void>;
 
+/** The key of a step's engine slots; not exported from the package. */
+export const ENGINE_SLOTS: unique symbol = Symbol("flujo.engineSlots");
+
+/**
+ * What the engine caches per step object, next to it rather than in a map: a lookup per step execution
+ * (by name or in a WeakMap) measured as much as everything else metrics recording does. Not part of the
+ * step's definition; a frozen step keeps this one object mutable.
+ */
+export class EngineSlots {
+  /** The metrics stats this step last recorded into (observability/metrics.ts checks whose they are). */
+  stats: unknown = undefined;
+}
+
 export interface StepOptions<In = unknown, Out = unknown> {
   name: string;
   agent?: Agent<In, Out> | AgentFunction<In, Out> | undefined;
@@ -71,6 +84,8 @@ export class Step<In = unknown, Out = unknown> {
   readonly failureHandlers: readonly FailureHandler[];
   /** Typed loosely on purpose: a schema is checked at run time, and its type must not make Step invariant. */
   readonly inputSchema: Schema | undefined;
+  /** @internal */
+  readonly [ENGINE_SLOTS] = new EngineSlots();
   /** Flujo's `is_complex`: true for step kinds that run other steps. */
   get isComplex(): boolean {
     return false;

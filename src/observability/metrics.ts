@@ -1,5 +1,6 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
 import type { RunStatus, StepResult } from "../domain/results.js";
+import { ENGINE_SLOTS, type Step } from "../dsl/step.js";
 import { LatencyHistogram, type LatencySummary, Ring } from "./histogram.js";
 import { toPrometheus } from "./prometheus.js";
 
@@ -71,6 +72,8 @@ export interface MetricsOptions {
 
 /** What is kept per step name; recorded once per execution, after the step completed. */
 export class StepStats {
+  /** The Metrics these belong to; undefined once it was reset (a step's cached stats are then stale). */
+  owner: Metrics | undefined;
   readonly latency = new LatencyHistogram();
   count = 0;
   successes = 0;
@@ -83,6 +86,10 @@ export class StepStats {
   /** Recent latencies (ms) and outcomes (1 = failed), only for steps an alert rule watches. */
   latencyWindow: Ring | undefined = undefined;
   failureWindow: Ring | undefined = undefined;
+
+  constructor(owner: Metrics) {
+    this.owner = owner;
+  }
 }
 
 export class PipelineStats {
@@ -120,7 +127,7 @@ export class Metrics {
   step(name: string): StepStats {
     let s = this.#steps.get(name);
     if (s === undefined) {
-      s = new StepStats();
+      s = new StepStats(this);
       this.#steps.set(name, s);
     }
     return s;
@@ -135,9 +142,23 @@ export class Metrics {
     return p;
   }
 
+  /** The stats of a step's name, found through the step object (the engine's path: no lookup by name). */
+  stepOf(step: Step): StepStats {
+    const slots = step[ENGINE_SLOTS];
+    const cached = slots.stats as StepStats | undefined;
+    if (cached !== undefined && cached.owner === this) return cached;
+    const s = this.step(step.name);
+    slots.stats = s;
+    return s;
+  }
+
   /** Records a completed step: its wall time in ms and its result. */
   recordStep(name: string, ms: number, result: StepResult): void {
-    const s = this.step(name);
+    this.record(this.step(name), ms, result);
+  }
+
+  /** recordStep with the stats in hand. */
+  record(s: StepStats, ms: number, result: StepResult): void {
     s.latency.record(ms);
     s.count++;
     if (result.success) s.successes++;
@@ -269,6 +290,7 @@ export class Metrics {
 
   /** Forgets every figure (the event-loop monitor keeps running if it was on). */
   reset(): void {
+    for (const s of this.#steps.values()) s.owner = undefined;
     this.#steps.clear();
     this.#pipelines.clear();
     this.#loop?.reset();

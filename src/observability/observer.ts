@@ -4,12 +4,13 @@ import type { RunStatus, StepResult } from "../domain/results.js";
 import type { Span } from "../domain/trace.js";
 import type { Step } from "../dsl/step.js";
 import type { Frame, StepObserver } from "../executor/frame.js";
+import { readAndHand, takeBack } from "../executor/clock.js";
 import { agentPolicy } from "../executor/policies/agent.js";
 import type { FailureDiagnostics } from "./diagnostics.js";
 import { preview } from "./diagnostics.js";
 import type { Metrics } from "./metrics.js";
 import { endOtelSpan, otelEvent, startOtelSpan } from "./otel.js";
-import { type AttributeValue, fromPlainSpan, Scoped, spanClock, TraceSpan } from "./span.js";
+import { type AttributeValue, fromPlainSpan, SPAN_ORIGIN, Scoped, spanClock, TraceSpan } from "./span.js";
 
 /** How a runner observes its runs (resolved once from FlujoOptions). */
 export interface ObserverConfig {
@@ -60,10 +61,39 @@ export class RunObserver implements StepObserver {
   }
 
   run(frame: Frame, step: Step, data: unknown): Promise<StepResult> {
+    const span = this.open(frame, step, data);
+    let running: Promise<StepResult>;
+    try {
+      running = this.launch(frame, step, data, span);
+    } catch (err) {
+      this.thrown(span, err);
+      throw err;
+    }
+    // `.then` rather than an async function: it keeps about 200 bytes per step fewer alive (the
+    // suspended function's locals) and the step's promise chain one link shorter.
+    return running.then(
+      (result) => this.close(span, step, data, result),
+      (err: unknown) => {
+        this.thrown(span, err);
+        throw err;
+      },
+    );
+  }
+
+  /**
+   * A step's span, opened as the step starts. `run` is open, launch, close; a caller that awaits the
+   * step anyway (the runner's loop over the top-level steps) makes the three calls itself and saves
+   * the promise and closures `run` adds.
+   */
+  open(frame: Frame, step: Step, data: unknown): TraceSpan {
     const scope = frame.scope as TraceSpan | Scoped;
     const parentScope = scope instanceof Scoped ? scope : undefined;
     const parent = parentScope === undefined ? (scope as TraceSpan) : parentScope.span;
-    const start = spanClock();
+    // Span time; the reading itself goes to the step's policy (executor/clock.ts).
+    const start = SPAN_ORIGIN + readAndHand();
+    // A plain step runs no children: it needs no frame of its own. Its failure paths find its span as
+    // the scope's current step (the steps of one scope run one after the other).
+    const plain = frame.core.registry.get(step.constructor) === agentPolicy;
     const span = new TraceSpan(
       step.name,
       parent,
@@ -74,60 +104,43 @@ export class RunObserver implements StepObserver {
       finite(frame.quota.remainingCostUsd),
       tokensLeft(frame.quota.remainingTokens),
       this.#config.captureInputs ? preview(data) : undefined,
+      plain,
     );
     parent.addChild(span);
     if (this.#otel !== undefined) startOtelSpan(this.#otel, span);
-    const metrics = this.#metrics;
-    if (metrics !== undefined) metrics.inFlightSteps++;
-    // A plain step runs no children: it needs no frame of its own. Its failure paths find its span as
-    // the scope's current step (the steps of one scope run one after the other).
-    const plain = frame.core.registry.get(step.constructor) === agentPolicy;
-    let running: Promise<StepResult>;
-    try {
-      if (plain) {
-        scope.current = span;
-        running = frame.core.dispatch(frame, step, data);
-      } else {
-        running = frame.core.dispatch({ ...frame, scope: span }, step, data);
-      }
-    } catch (err) {
-      this.#thrown(span, err);
-      throw err;
-    }
-    // `.then` rather than an async function: it keeps about 200 bytes per step fewer alive (the
-    // suspended function's locals) and the step's promise chain one link shorter.
-    return running.then(
-      (result) => this.#ended(span, step, data, start, plain, result),
-      (err: unknown) => {
-        this.#thrown(span, err);
-        throw err;
-      },
-    );
+    if (this.#metrics !== undefined) this.#metrics.inFlightSteps++;
+    if (plain) scope.current = span;
+    return span;
   }
 
-  #ended(
-    span: TraceSpan,
-    step: Step,
-    data: unknown,
-    start: number,
-    plain: boolean,
-    result: StepResult,
-  ): StepResult {
-    // One clock read per plain step: its policy measured its own latency (a cache hit replays a stored one).
-    const end = plain && result.metadata.cacheHit !== true ? start + result.latencyS * 1000 : spanClock();
+  /** Dispatches the step of `span` (opened in `frame`). A throw, now or later, goes to `thrown`. */
+  launch(frame: Frame, step: Step, data: unknown, span: TraceSpan): Promise<StepResult> {
+    try {
+      return frame.core.dispatch(span.plain ? frame : { ...frame, scope: span }, step, data);
+    } finally {
+      takeBack();
+    }
+  }
+
+  /** Closes a step's span with its result: metrics, diagnostics of a failure, the OTel mirror. */
+  close(span: TraceSpan, step: Step, data: unknown, result: StepResult): StepResult {
+    const start = span.startTime;
+    // A plain step's policy timed itself from the span's own start reading (a cache hit replays a stored time).
+    const end =
+      span.plain && result.metadata.cacheHit !== true ? start + result.latencyS * 1000 : spanClock();
     span.end(result, end);
     if (!result.success) this.#diagnose(span, result, data);
     const metrics = this.#metrics;
     if (metrics !== undefined) {
       metrics.inFlightSteps--;
-      metrics.recordStep(step.name, end - start, result);
+      metrics.record(metrics.stepOf(step), end - start, result);
     }
     if (span.otel !== undefined) endOtelSpan(span);
     return result;
   }
 
   /** A step that threw: a pause marks it paused, anything else failed (the error propagates as before). */
-  #thrown(span: TraceSpan, err: unknown): void {
+  thrown(span: TraceSpan, err: unknown): void {
     if (this.#metrics !== undefined) this.#metrics.inFlightSteps--;
     span.endTime = spanClock();
     if (err instanceof PausedException || err instanceof PipelineAbortSignal) {

@@ -5,11 +5,12 @@ export type SpanStatus = Span["status"];
 export type SpanEvent = Span["events"][number];
 
 // performance.now() is per process; the tree of a run resumed elsewhere must keep one clock.
-const ORIGIN = performance.timeOrigin;
+/** A `performance.now()` reading plus this is span time. */
+export const SPAN_ORIGIN = performance.timeOrigin;
 
 /** Span time: epoch milliseconds with performance.now()'s resolution (monotonic within a process). */
 export function spanClock(): number {
-  return ORIGIN + performance.now();
+  return SPAN_ORIGIN + performance.now();
 }
 
 /** Attribute values are kept to what every exporter and the state codec accept. */
@@ -77,6 +78,8 @@ export class TraceSpan implements Span {
     quotaUsd?: number,
     quotaTokens?: number,
     input?: string,
+    /** A step run by the agent policy: no children, timed by its policy (observer.ts). */
+    readonly plain = false,
   ) {
     this.#seq = nextId++;
     this.name = name;

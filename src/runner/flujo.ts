@@ -482,7 +482,20 @@ export class Flujo<In = unknown, Out = unknown> {
         run.at = i;
         if (run.signal?.aborted) throw new CancelledError("Run cancelled");
         if (!this.#hooks.empty) await this.#preStep(run, step);
-        const sr = await this.executor.run(this.#stepFrame(run, step, i), step, run.data);
+        const frame = this.#stepFrame(run, step, i);
+        const observer = run.observer;
+        let sr: StepResult;
+        if (observer === undefined) sr = await this.executor.run(frame, step, run.data);
+        else {
+          // observer.run's open, launch and close, with this await in place of its `.then`.
+          const span = observer.open(frame, step, run.data);
+          try {
+            sr = observer.close(span, step, run.data, await observer.launch(frame, step, run.data, span));
+          } catch (err) {
+            observer.thrown(span, err);
+            throw err;
+          }
+        }
         const after = this.#afterStep(run, step, i, sr);
         if (after !== undefined) await after;
         if (!sr.success) run.stopped = "failed";

@@ -37,6 +37,21 @@ describe("latency histogram", () => {
     expect(s.mean).toBeCloseTo((99 * 2 + 500) / 100, 6);
   });
 
+  it("values under 256 µs (counted apart until read) give the same figures, read before, between and after", () => {
+    const h = new LatencyHistogram();
+    const exact = new LatencyHistogram();
+    // 1..400 µs: below and above the 256 µs split; a read in the middle must not lose or repeat any.
+    for (let us = 1; us <= 200; us++) h.record(us / 1000);
+    expect(h.count).toBe(200);
+    expect(h.percentile(50)).toBeCloseTo(0.1, 6);
+    for (let us = 201; us <= 400; us++) h.record(us / 1000);
+    for (let us = 1; us <= 400; us++) exact.record(us / 1000);
+    expect(h.count).toBe(400);
+    expect(h.summary()).toEqual(exact.summary());
+    expect(h.summary()).toMatchObject({ count: 400, p50: 0.2, p99: 0.396, max: 0.4 });
+    expect(h.sumMs).toBeCloseTo((400 * 401) / 2 / 1000, 9);
+  });
+
   it("is empty after reset", () => {
     const h = new LatencyHistogram();
     h.record(3);
@@ -182,5 +197,23 @@ describe("metrics", () => {
     m.recordStep("s", 1, stepResult("s"));
     m.reset();
     expect(m.snapshot().steps).toEqual({});
+  });
+
+  it("a runner's steps record into the metrics they run with, after a reset and beside other metrics", async () => {
+    const steps = pipeline(id("a"), id("b"));
+    const first = new Metrics();
+    const second = new Metrics();
+    const one = new Flujo(steps, { metrics: first });
+    const other = new Flujo(steps, { metrics: second });
+    await one.run(1);
+    await other.run(1);
+    await one.run(1);
+    expect(first.snapshot().steps.a.count).toBe(2);
+    expect(second.snapshot().steps.a.count).toBe(1);
+    first.reset();
+    await one.run(1);
+    expect(first.snapshot().steps.a.count).toBe(1);
+    expect(first.snapshot().steps.b.latencyMs.count).toBe(1);
+    expect(second.snapshot().steps.b.count).toBe(1);
   });
 });

@@ -23,6 +23,7 @@ import type {
   Validator,
 } from "../../dsl/types.js";
 import { CallOptions, invokeAgent } from "../call.js";
+import { stepStart } from "../clock.js";
 import type { Frame } from "../frame.js";
 import { type AgentPlan, agentPlan } from "../plan.js";
 import type { Policy } from "../registry.js";
@@ -46,7 +47,7 @@ const MAX_PLUGIN_ROUNDS = 10;
 export const agentPolicy: Policy = (frame, step, data) => {
   const plan = agentPlan(step);
   if (plan.call === undefined || !plan.bare) return preparedAttempts(frame, step, data, plan);
-  const start = performance.now();
+  const start = stepStart();
   const options = new CallOptions(frame, plan);
   const estimate = plan.estimate;
   if (!frame.quota.reserve(estimate)) return Promise.reject(quotaDenied(frame, step, estimate));
@@ -125,7 +126,7 @@ async function preparedAttempts(
   plan: AgentPlan,
 ): Promise<StepResult> {
   if (plan.call === undefined) throw new MissingAgentError(`Step '${step.name}' has no agent configured`);
-  const start = performance.now();
+  const start = stepStart();
   let input = data;
   if (!plan.bare) {
     if (step.inputSchema !== undefined) await checkInput(step, data);
