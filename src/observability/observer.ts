@@ -3,14 +3,14 @@ import { errorMessage, PausedException, PipelineAbortSignal } from "../domain/er
 import type { RunStatus, StepResult } from "../domain/results.js";
 import type { Span } from "../domain/trace.js";
 import type { Step } from "../dsl/step.js";
-import type { Frame, StepObserver } from "../executor/frame.js";
 import { readAndHand, takeBack } from "../executor/clock.js";
+import type { Frame, StepObserver } from "../executor/frame.js";
 import { agentPolicy } from "../executor/policies/agent.js";
 import type { FailureDiagnostics } from "./diagnostics.js";
 import { preview } from "./diagnostics.js";
 import type { Metrics } from "./metrics.js";
 import { endOtelSpan, otelEvent, startOtelSpan } from "./otel.js";
-import { type AttributeValue, fromPlainSpan, SPAN_ORIGIN, Scoped, spanClock, TraceSpan } from "./span.js";
+import { type AttributeValue, fromPlainSpan, Scoped, SPAN_ORIGIN, spanClock, TraceSpan } from "./span.js";
 
 /** How a runner observes its runs (resolved once from FlujoOptions). */
 export interface ObserverConfig {
