@@ -5,19 +5,30 @@
  * the clock again. The reading lives only for the synchronous call that dispatches the step: the
  * observer takes it back when the call returns, so no later step can start from a stale time.
  */
+import { performance } from "node:perf_hooks";
+
+// The module's binding, not the global: in Node 20 `globalThis.performance` is a getter, which every
+// `performance.now()` would call first.
+const perf = performance;
+
+/** The clock, in ms (`performance.now()`). */
+export function now(): number {
+  return perf.now();
+}
+
 let handed: number | undefined;
 
 /** A step's start time: the observer's reading when it has just taken one, the clock otherwise. */
 export function stepStart(): number {
   const t = handed;
-  if (t === undefined) return performance.now();
+  if (t === undefined) return perf.now();
   handed = undefined;
   return t;
 }
 
 /** Reads the clock for a step about to be dispatched, and hands the reading to its policy. */
 export function readAndHand(): number {
-  const t = performance.now();
+  const t = perf.now();
   handed = t;
   return t;
 }

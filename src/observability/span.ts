@@ -1,5 +1,6 @@
 import type { StepResult } from "../domain/results.js";
 import type { Span } from "../domain/trace.js";
+import { now } from "../executor/clock.js";
 
 export type SpanStatus = Span["status"];
 export type SpanEvent = Span["events"][number];
@@ -10,7 +11,7 @@ export const SPAN_ORIGIN = performance.timeOrigin;
 
 /** Span time: epoch milliseconds with performance.now()'s resolution (monotonic within a process). */
 export function spanClock(): number {
-  return SPAN_ORIGIN + performance.now();
+  return SPAN_ORIGIN + now();
 }
 
 /** Attribute values are kept to what every exporter and the state codec accept. */

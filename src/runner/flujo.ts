@@ -27,6 +27,7 @@ import { Pipeline } from "../dsl/pipeline.js";
 import { Step } from "../dsl/step.js";
 import type { Schema } from "../dsl/types.js";
 import { checkHitlNames, findStep, isHumanInTheLoopStep } from "../dsl/validate.js";
+import { now } from "../executor/clock.js";
 import { ExecutorCore } from "../executor/core.js";
 import type { Frame, HitlAnswer } from "../executor/frame.js";
 import { appendTurn, applyHumanInput, asText, parseHumanInput } from "../executor/policies/hitl.js";
@@ -740,7 +741,7 @@ export class Flujo<In = unknown, Out = unknown> {
     );
     if (this.#metrics !== undefined) this.#metrics.activeRuns++;
     this.#alerts?.runStarted();
-    return { observer, started: performance.now() };
+    return { observer, started: now() };
   }
 
   /** Closes the run's trace and records it in the metrics; returns what checks the alert rules. */
@@ -752,7 +753,7 @@ export class Flujo<In = unknown, Out = unknown> {
     const metrics = this.#metrics;
     if (metrics !== undefined) {
       metrics.activeRuns--;
-      const ms = performance.now() - observed.started;
+      const ms = now() - observed.started;
       metrics.recordRun(this.pipelineName, ms, status, result.totalCostUsd, result.totalTokens);
     }
     observed.observer = undefined;

@@ -23,7 +23,7 @@ import type {
   Validator,
 } from "../../dsl/types.js";
 import { CallOptions, invokeAgent } from "../call.js";
-import { stepStart } from "../clock.js";
+import { now, stepStart } from "../clock.js";
 import type { Frame } from "../frame.js";
 import { type AgentPlan, agentPlan } from "../plan.js";
 import type { Policy } from "../registry.js";
@@ -354,7 +354,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 function finish(start: number, result: StepResult): StepResult {
-  result.latencyS = (performance.now() - start) / 1000;
+  result.latencyS = (now() - start) / 1000;
   return result;
 }
 

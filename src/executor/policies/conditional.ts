@@ -10,6 +10,7 @@ import { PipelineResult, type StepResult, stepResult } from "../../domain/result
 import type { ConditionalStep } from "../../dsl/conditional.js";
 import { describe } from "../../dsl/config.js";
 import type { Pipeline } from "../../dsl/pipeline.js";
+import { now } from "../clock.js";
 import type { Frame } from "../frame.js";
 import type { Policy } from "../registry.js";
 
@@ -21,7 +22,7 @@ import type { Policy } from "../registry.js";
  */
 export const conditionalPolicy: Policy = async (frame, step, data) => {
   const cond = step as ConditionalStep;
-  const start = performance.now();
+  const start = now();
   const live = frame.context;
   const metadata: Record<string, unknown> = {};
   const history: StepResult[] = [];
@@ -37,7 +38,7 @@ export const conditionalPolicy: Policy = async (frame, step, data) => {
       stepHistory: history,
       ...fields,
     });
-    r.latencyS = (performance.now() - start) / 1000;
+    r.latencyS = (now() - start) / 1000;
     return r;
   };
 

@@ -2,6 +2,7 @@ import { isolate, mergeInto } from "../../context/index.js";
 import { errorMessage, PausedException, UsageLimitExceededError } from "../../domain/errors.js";
 import { PipelineResult, type StepResult, stepResult } from "../../domain/results.js";
 import type { LoopStep } from "../../dsl/loop.js";
+import { now } from "../clock.js";
 import type { Ctx, Frame } from "../frame.js";
 import type { Policy } from "../registry.js";
 import { takeLoopResume } from "./hitl.js";
@@ -83,13 +84,13 @@ export async function runLoop(
   driver: LoopDriver,
   resumable = false,
 ): Promise<StepResult> {
-  const start = performance.now();
+  const start = now();
   const name = loop.name;
   const body = loop.body.steps;
   const live = frame.context;
   const done = (fields: Partial<StepResult>): StepResult => {
     const r = stepResult(name, { branchContext: live, ...fields });
-    r.latencyS = (performance.now() - start) / 1000;
+    r.latencyS = (now() - start) / 1000;
     return r;
   };
   if (body.length === 0)

@@ -18,6 +18,7 @@ import { Quota } from "../../domain/usage.js";
 import type { ParallelSpec, ParallelStep } from "../../dsl/parallel.js";
 import type { Step } from "../../dsl/step.js";
 import type { Schema } from "../../dsl/types.js";
+import { now } from "../clock.js";
 import type { Ctx, Frame } from "../frame.js";
 import type { Policy } from "../registry.js";
 
@@ -93,7 +94,7 @@ export async function runSteps(
 
 /** The parallel algorithm, shared by ParallelStep and the router's selection of branches. */
 export async function runParallel(frame: Frame, spec: ParallelSpec, data: unknown): Promise<StepResult> {
-  const start = performance.now();
+  const start = now();
   const names = spec.branchNames;
   const n = names.length;
   const live = frame.context;
@@ -103,7 +104,7 @@ export async function runParallel(frame: Frame, spec: ParallelSpec, data: unknow
       output: {},
       feedback: "Parallel step has no branches to execute",
       branchContext: live,
-      latencyS: (performance.now() - start) / 1000,
+      latencyS: (now() - start) / 1000,
     });
   }
   if (frame.signal.aborted) throw new CancelledError("Run cancelled");
@@ -448,7 +449,7 @@ async function finish(
       result.feedback = `${summary}. Failures: ${failures.join("; ")}`;
     }
   }
-  result.latencyS = (performance.now() - start) / 1000;
+  result.latencyS = (now() - start) / 1000;
   return result;
 }
 

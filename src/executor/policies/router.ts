@@ -3,6 +3,7 @@ import { type StepResult, stepResult } from "../../domain/results.js";
 import type { ParallelSpec } from "../../dsl/parallel.js";
 import type { DynamicParallelRouterStep } from "../../dsl/router.js";
 import type { Step } from "../../dsl/step.js";
+import { now } from "../clock.js";
 import type { Policy } from "../registry.js";
 import { runParallel } from "./parallel.js";
 
@@ -13,7 +14,7 @@ import { runParallel } from "./parallel.js";
  */
 export const routerPolicy: Policy = async (frame, step, data) => {
   const router = step as DynamicParallelRouterStep;
-  const start = performance.now();
+  const start = now();
   const routed = await frame.core.run(frame, router.routerStep, data);
   const fail = (feedback: string): StepResult =>
     stepResult(router.name, {
@@ -23,7 +24,7 @@ export const routerPolicy: Policy = async (frame, step, data) => {
       costUsd: routed.costUsd,
       tokenCounts: routed.tokenCounts,
       branchContext: frame.context,
-      latencyS: (performance.now() - start) / 1000,
+      latencyS: (now() - start) / 1000,
     });
   if (!routed.success) return fail(`Router agent failed: ${routed.feedback ?? ""}`);
 
@@ -45,7 +46,7 @@ export const routerPolicy: Policy = async (frame, step, data) => {
       costUsd: routed.costUsd,
       tokenCounts: routed.tokenCounts,
       branchContext: frame.context,
-      latencyS: (performance.now() - start) / 1000,
+      latencyS: (now() - start) / 1000,
     });
   }
 
@@ -71,7 +72,7 @@ export const routerPolicy: Policy = async (frame, step, data) => {
   result.tokenCounts += routed.tokenCounts;
   // Flujo records what the router returned, unknown names included.
   result.metadata.executedBranches = [...selected];
-  result.latencyS = (performance.now() - start) / 1000;
+  result.latencyS = (now() - start) / 1000;
   return result;
 };
 
