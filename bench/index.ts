@@ -36,7 +36,7 @@ const concurrency = only.has("concurrency") ? await concurrencyBench(quick) : un
 const memory = only.has("memory") ? await memoryBench(quick) : undefined;
 const observability = only.has("observability") ? await observabilityBench(time) : undefined;
 const host = machine(backend);
-const table = markdown(targetRows({ engine, parallel, concurrency, memory }), host, quick);
+const table = markdown(targetRows({ engine, parallel, concurrency, memory, observability }), host, quick);
 console.log(`\n## Targets (Markdown; the README's Performance section shows this table)\n\n${table}`);
 if (!quick) {
   const scenarios = validationScenarios(engine);

@@ -9,6 +9,7 @@ import { cpus, freemem, platform, release, totalmem } from "node:os";
 import type { ConcurrencyReport } from "./concurrency.js";
 import type { EngineReport } from "./engine.js";
 import type { MemoryReport } from "./memory.js";
+import type { ObservabilityReport } from "./observability.js";
 import type { ParallelReport } from "./parallel.js";
 import type { Validation } from "./stats.js";
 
@@ -82,9 +83,10 @@ export function targetRows(reports: {
   parallel: ParallelReport | undefined;
   concurrency: ConcurrencyReport | undefined;
   memory: MemoryReport | undefined;
+  observability: ObservabilityReport | undefined;
 }): Row[] {
   const rows: Row[] = [];
-  const { engine, parallel, concurrency, memory } = reports;
+  const { engine, parallel, concurrency, memory, observability } = reports;
   if (engine !== undefined) {
     const worst = engine.perStep.reduce((a, b) => (b.cacheOffUs > a.cacheOffUs ? b : a));
     const first = engine.perStep[0];
@@ -170,6 +172,17 @@ export function targetRows(reports: {
       holds: memory.heapGrowthBytes <= memory.targetGrowthBytes,
       baselines: "",
     });
+  }
+  if (observability !== undefined) {
+    for (const r of observability.rows) {
+      rows.push({
+        scenario: `Tracing + metrics on vs off: ${r.scenario}, ${observability.steps} steps`,
+        measured: `${r.ratio.toFixed(2)}x (${usF(r.offUs)} → ${usF(r.onUs)}/step)`,
+        target: "≤ 1.2x",
+        holds: r.ratio <= 1.2,
+        baselines: "",
+      });
+    }
   }
   const peers = peersW1();
   if (peers !== undefined && peers.ratios.length > 0) {
