@@ -483,19 +483,18 @@ export class Flujo<In = unknown, Out = unknown> {
         run.at = i;
         if (run.signal?.aborted) throw new CancelledError("Run cancelled");
         if (!this.#hooks.empty) await this.#preStep(run, step);
-        const frame = this.#stepFrame(run, step, i);
         const observer = run.observer;
         let sr: StepResult;
-        if (observer === undefined) sr = await this.executor.run(frame, step, run.data);
-        else {
-          // observer.run's open, launch and close, with this await in place of its `.then`.
-          const span = observer.open(frame, step, run.data);
-          try {
-            sr = observer.close(span, step, run.data, await observer.launch(frame, step, run.data, span));
-          } catch (err) {
-            observer.thrown(span, err);
-            throw err;
-          }
+        if (observer === undefined) {
+          sr = await this.executor.run(this.#stepFrame(run, step, i), step, run.data);
+        } else {
+          // observer.run's open, launch and close, with this await in place of its `.then`. The open
+          // span is a field of the run, not a local: this frame stays small while it waits.
+          const frame = this.#stepFrame(run, step, i);
+          run.span = observer.open(frame, step, run.data);
+          const done = await observer.launch(frame, step, run.data, run.span);
+          sr = observer.close(run.span, step, run.data, done);
+          run.span = undefined;
         }
         const after = this.#afterStep(run, step, i, sr);
         if (after !== undefined) await after;
@@ -503,6 +502,10 @@ export class Flujo<In = unknown, Out = unknown> {
         else run.data = sr.output;
       }
     } catch (err) {
+      if (run.span !== undefined) {
+        run.observer?.thrown(run.span, err);
+        run.span = undefined;
+      }
       return this.#ended(run, true, err);
     }
     return this.#ended(run, false, undefined);
