@@ -1,4 +1,4 @@
-import type { Step } from "../dsl/step.js";
+import { ENGINE_SLOTS, type Step } from "../dsl/step.js";
 import { hot } from "../native/index.js";
 import { CanonicalWriter } from "../native/js/canonical.js";
 
@@ -14,16 +14,17 @@ interface KeyPrefix {
   readonly fingerprint: Uint8Array;
 }
 
-const prefixes = new WeakMap<Step, KeyPrefix>();
 const writer = new CanonicalWriter();
 
 export function cacheKey(step: Step, input: unknown): string {
-  let prefix = prefixes.get(step);
+  // Kept in the step's engine slots (steps are immutable), computed on the step's first key.
+  const slots = step[ENGINE_SLOTS];
+  let prefix = slots.cacheKeyPrefix as KeyPrefix | undefined;
   if (prefix === undefined) {
     writer.reset();
     writer.writeValue(fingerprintHash(step));
     prefix = { name: `${step.name}:`, fingerprint: writer.bytes().slice() };
-    prefixes.set(step, prefix);
+    slots.cacheKeyPrefix = prefix;
   }
   writer.reset();
   writer.writeEncoded(prefix.fingerprint);

@@ -19,11 +19,19 @@ export type FailureHandler = () => void | Promise<void>;
 export const ENGINE_SLOTS: unique symbol = Symbol("flujo.engineSlots");
 
 /**
- * What the engine caches per step object, next to it rather than in a map: a lookup per step execution
- * (by name or in a WeakMap) measured as much as everything else metrics recording does. Not part of the
- * step's definition; a frozen step keeps this one object mutable.
+ * What the engine caches per step object, next to it rather than in a map. A lookup per step execution
+ * by name measured as much as everything else metrics recording does, and a WeakMap keyed by steps made
+ * every young-generation collection walk its entries: W1 at N=10,000 went from 0.83-0.97 to 0.56-0.58
+ * µs/step when the plans moved here. Not part of the step's definition; a frozen step keeps this one
+ * object mutable.
  */
 export class EngineSlots {
+  /** The agent policy's compiled plan (executor/plan.ts). */
+  plan: unknown = undefined;
+  /** The part of its cache keys that describes the step (cache/key.ts). */
+  cacheKeyPrefix: unknown = undefined;
+  /** A plain LoopStep's driver (executor/policies/loop.ts). */
+  loopDriver: unknown = undefined;
   /** The metrics stats this step last recorded into (observability/metrics.ts checks whose they are). */
   stats: unknown = undefined;
 }

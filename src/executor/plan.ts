@@ -1,5 +1,5 @@
 import type { UsageEstimate } from "../domain/usage.js";
-import type { Step } from "../dsl/step.js";
+import { ENGINE_SLOTS, type Step } from "../dsl/step.js";
 import type { Agent, AgentRunOptions, Plugin, Processor, Validator } from "../dsl/types.js";
 
 type AgentCall = (this: unknown, input: unknown, options: AgentRunOptions) => unknown;
@@ -29,13 +29,13 @@ export interface AgentPlan {
   readonly bare: boolean;
 }
 
-const plans = new WeakMap<Step, AgentPlan>();
-
+/** A step's plan, compiled on its first execution and kept in its engine slots (steps are immutable). */
 export function agentPlan(step: Step): AgentPlan {
-  let plan = plans.get(step);
+  const slots = step[ENGINE_SLOTS];
+  let plan = slots.plan as AgentPlan | undefined;
   if (plan === undefined) {
     plan = compile(step);
-    plans.set(step, plan);
+    slots.plan = plan;
   }
   return plan;
 }

@@ -2,6 +2,7 @@ import { isolate, mergeInto } from "../../context/index.js";
 import { errorMessage, PausedException, UsageLimitExceededError } from "../../domain/errors.js";
 import { PipelineResult, type StepResult, stepResult } from "../../domain/results.js";
 import type { LoopStep } from "../../dsl/loop.js";
+import { ENGINE_SLOTS } from "../../dsl/step.js";
 import { now } from "../clock.js";
 import type { Ctx, Frame } from "../frame.js";
 import type { Policy } from "../registry.js";
@@ -35,13 +36,12 @@ export interface LoopDriverFactory {
   createLoopDriver(): LoopDriver;
 }
 
-const staticDrivers = new WeakMap<LoopStep, LoopDriver>();
-
 /** A plain LoopStep's driver: its own callbacks, built once per step. */
 function driverOf(loop: LoopStep): LoopDriver {
   const factory = (loop as Partial<LoopDriverFactory>).createLoopDriver;
   if (typeof factory === "function") return factory.call(loop);
-  let driver = staticDrivers.get(loop);
+  const slots = loop[ENGINE_SLOTS];
+  let driver = slots.loopDriver as LoopDriver | undefined;
   if (driver === undefined) {
     driver = {
       maxLoops: loop.maxLoops,
@@ -50,7 +50,7 @@ function driverOf(loop: LoopStep): LoopDriver {
       iterationInput: loop.iterationInputMapper,
       output: loop.loopOutputMapper,
     };
-    staticDrivers.set(loop, driver);
+    slots.loopDriver = driver;
   }
   return driver;
 }
