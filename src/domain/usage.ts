@@ -38,17 +38,16 @@ const NO_LIMITS: UsageLimits = Object.freeze({});
  */
 export class Quota {
   readonly limits: UsageLimits;
+  /** A limit is set (read per step by the observer: a field, not a getter). */
+  readonly limited: boolean;
   remainingCostUsd: number;
   remainingTokens: number;
 
   constructor(limits: UsageLimits = NO_LIMITS) {
     this.limits = limits;
+    this.limited = limits.totalCostUsdLimit !== undefined || limits.totalTokensLimit !== undefined;
     this.remainingCostUsd = limits.totalCostUsdLimit ?? Number.POSITIVE_INFINITY;
     this.remainingTokens = limits.totalTokensLimit ?? UNLIMITED_TOKENS;
-  }
-
-  get limited(): boolean {
-    return this.limits.totalCostUsdLimit !== undefined || this.limits.totalTokensLimit !== undefined;
   }
 
   /** Takes the estimate out of the budget; false (and nothing taken) if it does not fit. */

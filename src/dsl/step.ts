@@ -33,6 +33,10 @@ export class EngineSlots {
   loopDriver: unknown = undefined;
   /** The metrics stats this step last recorded into (observability/metrics.ts checks whose they are). */
   stats: unknown = undefined;
+  /** The policy `registry` resolved for this step, as of its `registryVersion` (executor/registry.ts). */
+  policy: unknown = undefined;
+  registry: unknown = undefined;
+  registryVersion = 0;
 }
 
 export interface StepOptions<In = unknown, Out = unknown> {

@@ -126,8 +126,12 @@ export class ExecutorCore {
   }
 
   /** The step's policy, behind the executor cache for plain steps; `run` without the observer. */
-  dispatch(frame: Frame, step: Step, data: unknown): Promise<StepResult> {
-    const policy = this.registry.get(step.constructor);
+  dispatch(
+    frame: Frame,
+    step: Step,
+    data: unknown,
+    policy: Policy = this.registry.of(step),
+  ): Promise<StepResult> {
     if (!frame.cacheEnabled || step.isComplex || frame.onChunk !== undefined)
       return policy(frame, step, data);
     let key: string;

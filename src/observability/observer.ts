@@ -2,6 +2,7 @@ import type { Tracer } from "@opentelemetry/api";
 import { errorMessage, PausedException, PipelineAbortSignal } from "../domain/errors.js";
 import type { RunStatus, StepResult } from "../domain/results.js";
 import type { Span } from "../domain/trace.js";
+import type { Quota } from "../domain/usage.js";
 import type { Step } from "../dsl/step.js";
 import { readAndHand, takeBack } from "../executor/clock.js";
 import type { Frame, StepObserver } from "../executor/frame.js";
@@ -30,6 +31,16 @@ function tokensLeft(n: number): number | undefined {
   return n >= 2147483647 ? undefined : n;
 }
 
+/** The scope of a span's own children (no label: they run directly under it). */
+function childScope(span: TraceSpan): Scoped {
+  return new Scoped(span, undefined, undefined, undefined);
+}
+
+/** `flujo.budget.quota_before_*`: read only in runs with limits (without, both are undefined). */
+function budgetBefore(span: TraceSpan, quota: Quota): void {
+  span.budgetBefore(finite(quota.remainingCostUsd), tokensLeft(quota.remainingTokens));
+}
+
 /**
  * One run's observer: builds the span tree (Flujo's attribute names), mirrors it to OpenTelemetry when
  * asked, records metrics after each step, and attaches diagnostics to failed steps. All of it happens
@@ -37,6 +48,8 @@ function tokensLeft(n: number): number | undefined {
  */
 export class RunObserver implements StepObserver {
   readonly root: TraceSpan;
+  /** Where the run's top-level steps run: the frame's `scope` (a Scoped always, so no type test per step). */
+  readonly scope: Scoped;
   readonly #config: ObserverConfig;
   readonly #metrics: Metrics | undefined;
   readonly #otel: Tracer | undefined;
@@ -54,6 +67,7 @@ export class RunObserver implements StepObserver {
       this.root.endTime = undefined;
       this.root.addEvent("flujo.resumed", {});
     }
+    this.scope = childScope(this.root);
     if (this.#otel !== undefined) {
       startOtelSpan(this.#otel, this.root);
       if (resumed !== undefined) otelEvent(this.root, "flujo.resumed", {});
@@ -86,37 +100,31 @@ export class RunObserver implements StepObserver {
    * the promise and closures `run` adds.
    */
   open(frame: Frame, step: Step, data: unknown): TraceSpan {
-    const scope = frame.scope as TraceSpan | Scoped;
-    const parentScope = scope instanceof Scoped ? scope : undefined;
-    const parent = parentScope === undefined ? (scope as TraceSpan) : parentScope.span;
+    const scope = frame.scope as Scoped;
     // Span time; the reading itself goes to the step's policy (executor/clock.ts).
     const start = SPAN_ORIGIN + readAndHand();
-    // A plain step runs no children: it needs no frame of its own. Its failure paths find its span as
-    // the scope's current step (the steps of one scope run one after the other).
-    const plain = frame.core.registry.get(step.constructor) === agentPolicy;
-    const span = new TraceSpan(
-      step.name,
-      parent,
-      parentScope,
-      undefined,
-      start,
-      step.constructor,
-      finite(frame.quota.remainingCostUsd),
-      tokensLeft(frame.quota.remainingTokens),
-      this.#config.captureInputs ? preview(data) : undefined,
-      plain,
-    );
-    parent.addChild(span);
+    const span = new TraceSpan(step.name, scope.span, scope, undefined, start, step.constructor);
+    const quota = frame.quota;
+    if (quota.limited) budgetBefore(span, quota);
+    if (this.#config.captureInputs) span.input = preview(data);
+    scope.span.addChild(span);
     if (this.#otel !== undefined) startOtelSpan(this.#otel, span);
     if (this.#metrics !== undefined) this.#metrics.inFlightSteps++;
-    if (plain) scope.current = span;
     return span;
   }
 
   /** Dispatches the step of `span` (opened in `frame`). A throw, now or later, goes to `thrown`. */
   launch(frame: Frame, step: Step, data: unknown, span: TraceSpan): Promise<StepResult> {
+    const core = frame.core;
+    const policy = core.registry.of(step);
     try {
-      return frame.core.dispatch(span.plain ? frame : { ...frame, scope: span }, step, data);
+      if (policy !== agentPolicy)
+        return core.dispatch({ ...frame, scope: childScope(span) }, step, data, policy);
+      // A plain step runs no children: it needs no frame of its own. Its failure paths find its span as
+      // the scope's current step (the steps of one scope run one after the other).
+      span.plain = true;
+      (frame.scope as Scoped).current = span;
+      return core.dispatch(frame, step, data, policy);
     } finally {
       takeBack();
     }
@@ -166,7 +174,7 @@ export class RunObserver implements StepObserver {
   }
 
   attemptFailed(frame: Frame, attempt: number, feedback: string, retrying: boolean): void {
-    const span = (frame.scope as TraceSpan | Scoped).current;
+    const span = (frame.scope as Scoped).current;
     if (span === undefined) return;
     span.logAttempt(attempt, feedback);
     if (!retrying) return;
@@ -177,24 +185,23 @@ export class RunObserver implements StepObserver {
   }
 
   fallback(frame: Frame, feedback: string): Frame {
-    const span = (frame.scope as TraceSpan | Scoped).current;
+    const span = (frame.scope as Scoped).current;
     if (span === undefined) return frame;
     const attributes = { original_error: feedback };
     span.addEvent("flujo.fallback.triggered", attributes);
     otelEvent(span, "flujo.fallback.triggered", attributes);
     if (this.#metrics !== undefined) this.#metrics.step(span.name).fallbacks++;
     // The fallback's span nests under the step it stands in for.
-    return { ...frame, scope: span };
+    return { ...frame, scope: childScope(span) };
   }
 
   iteration(frame: Frame, iteration: number): Frame {
-    const span = frame.scope as TraceSpan;
+    const span = (frame.scope as Scoped).span;
     return { ...frame, scope: new Scoped(span, `loop[${iteration}]`, iteration, undefined) };
   }
 
   branch(frame: Frame, key: string): Frame {
-    const scope = frame.scope;
-    const span = scope instanceof Scoped ? scope.span : (scope as TraceSpan);
+    const span = (frame.scope as Scoped).span;
     return { ...frame, scope: new Scoped(span, `branch[${key}]`, undefined, key) };
   }
 

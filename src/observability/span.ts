@@ -25,49 +25,59 @@ const prefix = `${process.pid.toString(16)}-${Date.now().toString(36)}-`;
 const NO_CHILDREN: TraceSpan[] = [];
 const NO_EVENTS: SpanEvent[] = [];
 
-/** Where in a parent step its children run: an iteration of a loop or a branch. */
+/**
+ * Where in a parent span its children run: directly under it (no label), or in an iteration of a loop
+ * or a branch. A frame's `scope` is one of these.
+ */
 export class Scoped {
   /** The plain step running in this scope now (steps of one scope run one at a time). */
   current: TraceSpan | undefined = undefined;
 
   constructor(
     readonly span: TraceSpan,
-    readonly label: string,
+    readonly label: string | undefined,
     readonly iteration: number | undefined,
     readonly branch: string | undefined,
   ) {}
 }
 
 /**
+ * What only some spans carry: the root's attributes, an id once read, events, a retried step's attempts,
+ * the budget left before a step of a run with limits, an input preview. One object, made on first use,
+ * so the span of a plain step is a handful of fields (the tree is built at every step of every run).
+ */
+class SpanExtras {
+  id: string | undefined = undefined;
+  parentId: string | undefined = undefined;
+  attributes: Record<string, AttributeValue> | undefined = undefined;
+  events: SpanEvent[] = NO_EVENTS;
+  attemptLog: Array<{ attempt: number; feedback: string }> | undefined = undefined;
+  otel: unknown = undefined;
+  quotaUsd: number | undefined = undefined;
+  quotaTokens: number | undefined = undefined;
+  input: string | undefined = undefined;
+}
+
+/**
  * A node of the trace tree. A step span keeps what it started with and its StepResult, and builds its
  * Flujo-named attributes only when they are read (an exporter, JSON, a test): a run that nobody reads
- * costs no attribute objects. Links to the parent and to the OpenTelemetry mirror are private fields,
- * so JSON and `structuredClone` see only the plain `Span` fields (JSON through `toJSON`).
+ * costs no attribute objects. Links to the parent and to the OpenTelemetry mirror are private fields;
+ * JSON (`toJSON`) and `toPlainSpan` give the plain `Span`.
  */
 export class TraceSpan implements Span {
   name: string;
   startTime: number;
   endTime: number | undefined = undefined;
   children: TraceSpan[] = NO_CHILDREN;
-  events: SpanEvent[] = NO_EVENTS;
   status: SpanStatus = "running";
-  // The id's text is made when it is first read: most spans' ids are never read.
-  readonly #seq: number;
-  #id: string | undefined = undefined;
-  #parentId: string | undefined = undefined;
+  /** A step run by the agent policy: no children, timed by its policy (set as it is dispatched, observer.ts). */
+  plain = false;
   readonly #parent: TraceSpan | undefined;
   readonly #scope: Scoped | undefined;
-  // What a step span knows when it starts (no object per step: fields of the span).
-  /** The step's class: its name (`flujo.step.type`) is read only when the attributes are (a getter). */
+  /** The step's class: its name (`flujo.step.type`) is read only when the attributes are. */
   readonly #type: { readonly name: string } | undefined;
-  readonly #quotaUsd: number | undefined;
-  readonly #quotaTokens: number | undefined;
-  readonly #input: string | undefined;
   #result: StepResult | undefined = undefined;
-  #attributes: Record<string, AttributeValue> | undefined;
-  #attemptLog: Array<{ attempt: number; feedback: string }> | undefined = undefined;
-  #otel: unknown = undefined;
-  #current: TraceSpan | undefined = undefined;
+  #x: SpanExtras | undefined = undefined;
 
   constructor(
     name: string,
@@ -76,39 +86,44 @@ export class TraceSpan implements Span {
     attributes: Record<string, AttributeValue> | undefined,
     startTime: number,
     type?: { readonly name: string },
-    quotaUsd?: number,
-    quotaTokens?: number,
-    input?: string,
-    /** A step run by the agent policy: no children, timed by its policy (observer.ts). */
-    readonly plain = false,
   ) {
-    this.#seq = nextId++;
     this.name = name;
     this.startTime = startTime;
     this.#parent = parent;
     this.#scope = scope;
-    this.#attributes = attributes;
     this.#type = type;
-    this.#quotaUsd = quotaUsd;
-    this.#quotaTokens = quotaTokens;
-    this.#input = input;
+    if (attributes !== undefined) this.#extras().attributes = attributes;
+  }
+
+  #extras(): SpanExtras {
+    this.#x ??= new SpanExtras();
+    return this.#x;
   }
 
   get spanId(): string {
-    this.#id ??= prefix + this.#seq.toString(36);
-    return this.#id;
+    const x = this.#extras();
+    x.id ??= prefix + (nextId++).toString(36);
+    return x.id;
   }
 
   set spanId(id: string) {
-    this.#id = id;
+    this.#extras().id = id;
   }
 
   get parentSpanId(): string | undefined {
-    return this.#parentId ?? this.#parent?.spanId;
+    return this.#x?.parentId ?? this.#parent?.spanId;
   }
 
   set parentSpanId(id: string | undefined) {
-    this.#parentId = id;
+    this.#extras().parentId = id;
+  }
+
+  get events(): SpanEvent[] {
+    return this.#x?.events ?? NO_EVENTS;
+  }
+
+  set events(events: SpanEvent[]) {
+    this.#extras().events = events;
   }
 
   /** The enclosing span (undefined for the root). */
@@ -121,36 +136,49 @@ export class TraceSpan implements Span {
     return this.#scope?.label;
   }
 
+  /** The budget left when the step started (runs with usage limits; undefined is "no limit"). */
+  budgetBefore(costUsd: number | undefined, tokens: number | undefined): void {
+    const x = this.#extras();
+    x.quotaUsd = costUsd;
+    x.quotaTokens = tokens;
+  }
+
+  /** A preview of the step's input (`step_input`). */
+  set input(preview: string) {
+    this.#extras().input = preview;
+  }
+
   /**
    * Flujo's attributes: `flujo.step.type`, `flujo.attempt_number`, `flujo.budget.quota_before_usd/tokens`,
    * `flujo.cache.hit`, `step_input` (when captured), and once the step ended `success`, `latency_s`,
    * `flujo.budget.actual_cost_usd/tokens`, `feedback` (failures).
    */
   get attributes(): Record<string, AttributeValue> {
-    let a = this.#attributes;
+    const x = this.#x;
+    let a = x?.attributes;
     if (a === undefined) {
       a = {};
       const type = this.#type;
       if (type !== undefined) {
         a["flujo.step.type"] = type.name;
-        if (this.#quotaUsd !== undefined) a["flujo.budget.quota_before_usd"] = this.#quotaUsd;
-        if (this.#quotaTokens !== undefined) a["flujo.budget.quota_before_tokens"] = this.#quotaTokens;
+        if (x?.quotaUsd !== undefined) a["flujo.budget.quota_before_usd"] = x.quotaUsd;
+        if (x?.quotaTokens !== undefined) a["flujo.budget.quota_before_tokens"] = x.quotaTokens;
         const scope = this.#scope;
         if (scope?.iteration !== undefined) a["flujo.loop.iteration"] = scope.iteration;
         if (scope?.branch !== undefined) a["flujo.branch"] = scope.branch;
-        if (this.#input !== undefined) a.step_input = this.#input;
+        if (x?.input !== undefined) a.step_input = x.input;
         a["flujo.cache.hit"] = false;
       }
       const r = this.#result;
       if (r !== undefined) resultAttributes(a, r);
       // Cached once the span is over; before that the result may still arrive (end() updates a cached one).
-      if (this.endTime !== undefined || type === undefined) this.#attributes = a;
+      if (this.endTime !== undefined || type === undefined) this.#extras().attributes = a;
     }
     return a;
   }
 
   set attributes(value: Record<string, AttributeValue>) {
-    this.#attributes = value;
+    this.#extras().attributes = value;
   }
 
   /** Ends a step span with its result. */
@@ -159,13 +187,14 @@ export class TraceSpan implements Span {
     this.#result = result;
     this.status = result.success ? "completed" : "failed";
     // Attributes read before the end (an OTel start) get the result's now.
-    if (this.#attributes !== undefined) resultAttributes(this.#attributes, result);
+    const a = this.#x?.attributes;
+    if (a !== undefined) resultAttributes(a, result);
   }
 
   setAttribute(key: string, value: AttributeValue): void {
     const a = this.attributes;
     a[key] = value;
-    this.#attributes = a;
+    this.#extras().attributes = a;
   }
 
   addChild(child: TraceSpan): void {
@@ -175,34 +204,27 @@ export class TraceSpan implements Span {
 
   addEvent(name: string, attributes: Record<string, AttributeValue>, time = spanClock()): void {
     const event = { name, time, attributes };
-    if (this.events === NO_EVENTS) this.events = [event];
-    else this.events.push(event);
+    const x = this.#extras();
+    if (x.events === NO_EVENTS) x.events = [event];
+    else x.events.push(event);
   }
 
   get attemptLog(): Array<{ attempt: number; feedback: string }> | undefined {
-    return this.#attemptLog;
+    return this.#x?.attemptLog;
   }
 
   logAttempt(attempt: number, feedback: string): void {
-    this.#attemptLog ??= [];
-    this.#attemptLog.push({ attempt, feedback });
-  }
-
-  /** The plain step running directly under this span now (steps of one scope run one at a time). */
-  get current(): TraceSpan | undefined {
-    return this.#current;
-  }
-
-  set current(span: TraceSpan | undefined) {
-    this.#current = span;
+    const x = this.#extras();
+    x.attemptLog ??= [];
+    x.attemptLog.push({ attempt, feedback });
   }
 
   get otel(): unknown {
-    return this.#otel;
+    return this.#x?.otel;
   }
 
   set otel(span: unknown) {
-    this.#otel = span;
+    this.#extras().otel = span;
   }
 
   /** The step path from the first step under the root: `refine > loop[3] > critic`. */

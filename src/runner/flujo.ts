@@ -535,7 +535,7 @@ export class Flujo<In = unknown, Out = unknown> {
       signal,
       contextSchema: this.#options.contextSchema,
       observer: observed.observer,
-      scope: observed.observer?.root,
+      scope: observed.observer?.scope,
     });
     return new ActiveRun(start, signal, sink, resumption, quota, result, frame, observed);
   }
