@@ -34,7 +34,7 @@ const state = only.has("state") ? await stateBench(time) : undefined;
 const native = only.has("native") ? await nativeBench(time) : undefined;
 const concurrency = only.has("concurrency") ? await concurrencyBench(quick) : undefined;
 const memory = only.has("memory") ? await memoryBench(quick) : undefined;
-const observability = only.has("observability") ? await observabilityBench(time) : undefined;
+const observability = only.has("observability") ? await observabilityBench(time, quick) : undefined;
 const host = machine(backend);
 const table = markdown(targetRows({ engine, parallel, concurrency, memory, observability }), host, quick);
 console.log(`\n## Targets (Markdown; the README's Performance section shows this table)\n\n${table}`);

@@ -1,67 +1,22 @@
 /**
- * Observability overhead: W1 (N sequential no-op steps through the runner) with the executor cache off and
- * with default settings, each with observability off and with tracing + metrics on. The variants run in
- * alternating rounds in one process (the machine is noisy: side by side is the only fair comparison);
- * figures are the median over rounds of µs per step, and the ratio is the median of each round's on/off
- * ratio (the two halves of a round run back to back, so a slow spell of the machine moves both).
- * Allocation per step: heap used after a batch of runs minus before (gc first, no gc during), over the
- * steps run.
+ * Observability overhead: bench/observability-lane.ts, run in several processes one after the other.
+ * A figure per scenario is the median over the processes, with the range of their on/off ratios: one
+ * process alone moved by as much as 0.25 in ratio from one run of the bench to the next.
  */
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { type ObservabilityRow, STEPS } from "./observability-lane.js";
+import { printTable } from "./stats.js";
 
-import { Flujo, Pipeline, Step } from "flujo";
-import { gc, printTable } from "./stats.js";
-
-const N = 100;
-
-function w1(n: number): Pipeline {
-  const steps: Step[] = [];
-  for (let i = 0; i < n; i++) steps.push(Step.fromCallable(async (x: unknown) => x, { name: `s${i}` }));
-  return new Pipeline(steps);
-}
-
-interface Variant {
-  name: string;
-  runner: Flujo;
-  samples: number[];
-}
-
-export interface ObservabilityRow {
-  scenario: string;
-  offUs: number;
-  onUs: number;
-  ratio: number;
-  offBytesPerStep: number | undefined;
-  onBytesPerStep: number | undefined;
+export interface ObservabilityFigure extends ObservabilityRow {
+  /** Lowest and highest on/off ratio of one process. */
+  ratioRange: [number, number];
 }
 
 export interface ObservabilityReport {
   steps: number;
-  rows: ObservabilityRow[];
-}
-
-let unique = 0;
-
-async function timeRuns(runner: Flujo, runs: number): Promise<number> {
-  const t0 = performance.now();
-  for (let i = 0; i < runs; i++) await runner.run(unique++);
-  return performance.now() - t0;
-}
-
-/** Bytes allocated per step: heap growth over a batch small enough to run without a collection. */
-async function bytesPerStep(runner: Flujo, runs: number): Promise<number | undefined> {
-  if (!(globalThis as { gc?: unknown }).gc) return undefined;
-  const deltas: number[] = [];
-  for (let attempt = 0; attempt < 7; attempt++) {
-    gc();
-    const before = process.memoryUsage().heapUsed;
-    for (let i = 0; i < runs; i++) await runner.run(unique++);
-    const after = process.memoryUsage().heapUsed;
-    // A collection during the batch shrinks the heap: that sample says nothing.
-    if (after > before) deltas.push((after - before) / (runs * N));
-  }
-  if (deltas.length === 0) return undefined;
-  deltas.sort((a, b) => a - b);
-  return deltas[Math.floor(deltas.length / 2)];
+  processes: number;
+  rows: ObservabilityFigure[];
 }
 
 const median = (xs: number[]): number => {
@@ -69,58 +24,58 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)];
 };
 
-export async function observabilityBench(time: number): Promise<ObservabilityReport> {
-  const pipe = w1(N);
-  const scenarios = [
-    { scenario: "W1, cache off", base: { enableCache: false } },
-    { scenario: "W1, default settings (cache on, misses)", base: {} },
-  ];
-  const rows: ObservabilityRow[] = [];
-  // Rounds of `runs` runs per variant, alternating; about `time` ms per variant in total.
-  const rounds = Math.max(3, Math.round(time / 25));
-  for (const { scenario, base } of scenarios) {
-    const off: Variant = { name: "off", runner: new Flujo(pipe, base), samples: [] };
-    const on: Variant = {
-      name: "on",
-      runner: new Flujo(pipe, { ...base, tracing: true, metrics: true }),
-      samples: [],
+function lane(time: number): ObservabilityRow[] {
+  const path = fileURLToPath(new URL("./observability-lane.ts", import.meta.url));
+  const run = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", path], {
+    env: { ...process.env, BENCH_TIME: String(time) },
+    encoding: "utf8",
+  });
+  if (run.status !== 0) throw new Error(`observability bench: a lane failed:\n${run.stderr}`);
+  return JSON.parse(run.stdout.trim().split("\n").pop() ?? "") as ObservabilityRow[];
+}
+
+export async function observabilityBench(time: number, quick: boolean): Promise<ObservabilityReport> {
+  const processes = quick ? 1 : 7;
+  const lanes: ObservabilityRow[][] = [];
+  for (let i = 0; i < processes; i++) lanes.push(lane(time));
+  const rows = lanes[0].map((first, k): ObservabilityFigure => {
+    const all = lanes.map((l) => l[k]);
+    const ratios = all.map((r) => r.ratio);
+    const bytes = (pick: (r: ObservabilityRow) => number | undefined) => {
+      const known = all.map(pick).filter((b): b is number => b !== undefined);
+      return known.length === 0 ? undefined : median(known);
     };
-    const variants = [off, on];
-    // Warm-up, and a batch size that takes about 25 ms.
-    for (const v of variants) await timeRuns(v.runner, 20);
-    const probe = await timeRuns(off.runner, 20);
-    const runs = Math.max(5, Math.round((25 / probe) * 20));
-    gc();
-    const ratios: number[] = [];
-    for (let r = 0; r < rounds; r++) {
-      const order = r % 2 === 0 ? variants : [...variants].reverse();
-      for (const v of order) v.samples.push(((await timeRuns(v.runner, runs)) * 1000) / (runs * N));
-      ratios.push(on.samples[r] / off.samples[r]);
-    }
-    const allocRuns = Math.max(2, Math.min(20, Math.round(2000 / N)));
-    const offUs = median(off.samples);
-    const onUs = median(on.samples);
-    rows.push({
-      scenario,
-      offUs,
-      onUs,
+    return {
+      scenario: first.scenario,
+      offUs: median(all.map((r) => r.offUs)),
+      onUs: median(all.map((r) => r.onUs)),
       ratio: median(ratios),
-      offBytesPerStep: await bytesPerStep(off.runner, allocRuns),
-      onBytesPerStep: await bytesPerStep(on.runner, allocRuns),
-    });
-  }
+      ratioRange: [Math.min(...ratios), Math.max(...ratios)],
+      offBytesPerStep: bytes((r) => r.offBytesPerStep),
+      onBytesPerStep: bytes((r) => r.onBytesPerStep),
+    };
+  });
   const bytes = (b: number | undefined) => (b === undefined ? "n/a" : `${b.toFixed(0)} B`);
   printTable(
-    `Observability overhead (runner, ${N} sequential no-op steps; tracing + metrics on vs everything off; medians over alternating rounds)`,
-    ["scenario", "off µs/step", "on µs/step", "on/off", "off alloc/step", "on alloc/step"],
+    `Observability overhead (runner, ${STEPS} sequential no-op steps; tracing + metrics on vs everything off; medians over ${processes} processes of alternating rounds)`,
+    [
+      "scenario",
+      "off µs/step",
+      "on µs/step",
+      "on/off",
+      "on/off by process",
+      "off alloc/step",
+      "on alloc/step",
+    ],
     rows.map((r) => [
       r.scenario,
       `${r.offUs.toFixed(3)} µs`,
       `${r.onUs.toFixed(3)} µs`,
       `${r.ratio.toFixed(2)}x`,
+      `${r.ratioRange[0].toFixed(2)}-${r.ratioRange[1].toFixed(2)}x`,
       bytes(r.offBytesPerStep),
       bytes(r.onBytesPerStep),
     ]),
   );
-  return { steps: N, rows };
+  return { steps: STEPS, processes, rows };
 }
