@@ -41,9 +41,8 @@ export interface LatencySummary {
  * A value equal to the one before (a no-op or steady step records the same whole µs again and again)
  * is counted, not recorded: the run of equal values goes into the HDR histogram with one
  * `recordValueWithCount` when a different value comes or the histogram is read. Recording such a value
- * is a compare and an increment on this object alone. Inside the runner that measured a third less
- * time for a step's metrics than counting small values in an array beside the histogram (the array is
- * one more piece of memory per step name, and the steps of a run each touch their own).
+ * is a compare and an increment. Inside the runner that took a third off what a step's metrics cost
+ * with small values counted in an array beside the histogram (docs/observability.md, Overhead).
  */
 export class LatencyHistogram {
   readonly #h: Histogram;

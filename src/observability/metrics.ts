@@ -72,8 +72,8 @@ export interface MetricsOptions {
 
 /**
  * What is kept per step name; recorded once per execution, after the step completed. A successful
- * execution writes only to the latency histogram (the count is its count): the fewer objects a step's
- * recording touches, the less it costs inside a run, where every step has its own.
+ * execution that cost nothing writes only to the latency histogram: the count is the histogram's, the
+ * successes are the count less the failures.
  */
 export class StepStats {
   /** The Metrics these belong to; undefined once it was reset (a step's cached stats are then stale). */

@@ -2,7 +2,6 @@ import type { Tracer } from "@opentelemetry/api";
 import { errorMessage, PausedException, PipelineAbortSignal } from "../domain/errors.js";
 import type { RunStatus, StepResult } from "../domain/results.js";
 import type { Span } from "../domain/trace.js";
-import type { Quota } from "../domain/usage.js";
 import type { Step } from "../dsl/step.js";
 import { readAndHand, takeBack } from "../executor/clock.js";
 import type { Frame, StepObserver } from "../executor/frame.js";
@@ -36,11 +35,6 @@ function childScope(span: TraceSpan): Scoped {
   return new Scoped(span, undefined, undefined, undefined);
 }
 
-/** `flujo.budget.quota_before_*`: read only in runs with limits (without, both are undefined). */
-function budgetBefore(span: TraceSpan, quota: Quota): void {
-  span.budgetBefore(finite(quota.remainingCostUsd), tokensLeft(quota.remainingTokens));
-}
-
 /**
  * One run's observer: builds the span tree (Flujo's attribute names), mirrors it to OpenTelemetry when
  * asked, records metrics after each step, and attaches diagnostics to failed steps. All of it happens
@@ -59,7 +53,7 @@ export class RunObserver implements StepObserver {
     this.#metrics = config.metrics;
     this.#otel = config.otel;
     if (resumed === undefined) {
-      this.root = new TraceSpan("pipeline_run", undefined, undefined, rootAttributes, spanClock());
+      this.root = new TraceSpan("pipeline_run", undefined, rootAttributes, spanClock());
     } else {
       // A resumed run continues the paused run's tree.
       this.root = resumed instanceof TraceSpan ? resumed : fromPlainSpan(resumed);
@@ -103,9 +97,10 @@ export class RunObserver implements StepObserver {
     const scope = frame.scope as Scoped;
     // Span time; the reading itself goes to the step's policy (executor/clock.ts).
     const start = SPAN_ORIGIN + readAndHand();
-    const span = new TraceSpan(step.name, scope.span, scope, undefined, start, step.constructor);
+    const span = new TraceSpan(step.name, scope, undefined, start, step.constructor);
     const quota = frame.quota;
-    if (quota.limited) budgetBefore(span, quota);
+    // Without limits both figures are undefined: runs without them do not read the budget.
+    if (quota.limited) span.budgetBefore(finite(quota.remainingCostUsd), tokensLeft(quota.remainingTokens));
     if (this.#config.captureInputs) span.input = preview(data);
     scope.span.addChild(span);
     if (this.#otel !== undefined) startOtelSpan(this.#otel, span);

@@ -72,7 +72,7 @@ export class TraceSpan implements Span {
   status: SpanStatus = "running";
   /** A step run by the agent policy: no children, timed by its policy (set as it is dispatched, observer.ts). */
   plain = false;
-  readonly #parent: TraceSpan | undefined;
+  /** Where the span ran: its parent and the iteration or branch (undefined for the root). */
   readonly #scope: Scoped | undefined;
   /** The step's class: its name (`flujo.step.type`) is read only when the attributes are. */
   readonly #type: { readonly name: string } | undefined;
@@ -81,7 +81,6 @@ export class TraceSpan implements Span {
 
   constructor(
     name: string,
-    parent: TraceSpan | undefined,
     scope: Scoped | undefined,
     attributes: Record<string, AttributeValue> | undefined,
     startTime: number,
@@ -89,7 +88,6 @@ export class TraceSpan implements Span {
   ) {
     this.name = name;
     this.startTime = startTime;
-    this.#parent = parent;
     this.#scope = scope;
     this.#type = type;
     if (attributes !== undefined) this.#extras().attributes = attributes;
@@ -111,7 +109,7 @@ export class TraceSpan implements Span {
   }
 
   get parentSpanId(): string | undefined {
-    return this.#x?.parentId ?? this.#parent?.spanId;
+    return this.#x?.parentId ?? this.#scope?.span.spanId;
   }
 
   set parentSpanId(id: string | undefined) {
@@ -128,7 +126,7 @@ export class TraceSpan implements Span {
 
   /** The enclosing span (undefined for the root). */
   get parent(): TraceSpan | undefined {
-    return this.#parent;
+    return this.#scope?.span;
   }
 
   /** Where in the parent this span ran: "loop[3]", "branch[a]"; part of the step path. */
@@ -268,11 +266,10 @@ export function toPlainSpan(span: Span): Span {
 }
 
 /** A stored (plain) tree back as TraceSpans, so a resumed run continues it. */
-export function fromPlainSpan(span: Span, parent?: TraceSpan): TraceSpan {
+export function fromPlainSpan(span: Span, scope?: Scoped): TraceSpan {
   const s = new TraceSpan(
     span.name,
-    parent,
-    undefined,
+    scope,
     { ...(span.attributes as Record<string, AttributeValue>) },
     span.startTime,
   );
@@ -281,7 +278,11 @@ export function fromPlainSpan(span: Span, parent?: TraceSpan): TraceSpan {
   s.endTime = span.endTime;
   s.status = span.status;
   if (span.events.length > 0) s.events = span.events.map((e) => ({ ...e, attributes: { ...e.attributes } }));
-  if (span.children.length > 0) s.children = span.children.map((c) => fromPlainSpan(c, s));
+  if (span.children.length > 0) {
+    // The labels of loop iterations and branches are in the stored attributes; the scope only links.
+    const under = new Scoped(s, undefined, undefined, undefined);
+    s.children = span.children.map((c) => fromPlainSpan(c, under));
+  }
   return s;
 }
 
