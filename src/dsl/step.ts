@@ -31,8 +31,10 @@ export class EngineSlots {
   cacheKeyPrefix: unknown = undefined;
   /** A plain LoopStep's driver (executor/policies/loop.ts). */
   loopDriver: unknown = undefined;
-  /** The metrics stats this step last recorded into (observability/metrics.ts checks whose they are). */
-  stats: unknown = undefined;
+  /** The Metrics this step last recorded into, as of its `metricsEpoch`, and its stats' index there (observability/metrics.ts). */
+  metrics: unknown = undefined;
+  metricsEpoch = 0;
+  statsIndex = 0;
   /** The policy `registry` resolved for this step, as of its `registryVersion` (executor/registry.ts). */
   policy: unknown = undefined;
   registry: unknown = undefined;

@@ -17,6 +17,7 @@ import type { Schema } from "../dsl/types.js";
 import { NotEncodableError } from "../native/index.js";
 import type { Logger } from "../telemetry/hooks.js";
 import { NEVER_ABORTED } from "./call.js";
+import { now } from "./clock.js";
 import type { Ctx, Frame, StepObserver } from "./frame.js";
 import { agentPolicy } from "./policies/agent.js";
 import { cachedExecution, cachePolicy } from "./policies/cache.js";
@@ -143,6 +144,8 @@ export class ExecutorCore {
       if (err instanceof NotEncodableError) return policy(frame, step, data);
       throw err;
     }
+    // The span of a cache hit starts at the lookup (on a miss the step's policy starts it again).
+    if (frame.observer !== undefined) frame.observer.started(frame, now());
     return cachedExecution(frame, key, this.cache, () => policy(frame, step, data), step, canStore);
   }
 }

@@ -41,11 +41,14 @@ export interface Frame {
 
 /**
  * Sees every step the executor runs, nested ones included. Calls happen around a step and on its failure
- * paths only (a failed attempt, a fallback): nothing is called on a successful step's path but `run`.
+ * paths only (a failed attempt, a fallback): nothing is called on a successful step's path but `run`
+ * and `started`.
  */
 export interface StepObserver {
   /** Runs `step` through `frame.core.dispatch` (complex steps with a child frame whose `scope` is theirs). */
   run(frame: Frame, step: Step, data: unknown): Promise<StepResult>;
+  /** The frame's plain step started timing itself at `time` (`performance.now()`; clock.ts). */
+  started(frame: Frame, time: number): void;
   /** An attempt of the frame's step failed; `retrying` when another attempt follows. */
   attemptFailed(frame: Frame, attempt: number, feedback: string, retrying: boolean): void;
   /** The frame's step failed and its fallback is about to run in the frame this returns. */

@@ -1,5 +1,5 @@
 import type { StepResult } from "../domain/results.js";
-import { ENGINE_SLOTS, Step } from "../dsl/step.js";
+import { ENGINE_SLOTS, type EngineSlots, Step } from "../dsl/step.js";
 import type { Frame } from "./frame.js";
 
 /** Runs one kind of step. A policy never throws for step failures; it returns a failed StepResult. */
@@ -38,6 +38,10 @@ export class PolicyRegistry {
   of(step: Step): Policy {
     const slots = step[ENGINE_SLOTS];
     if (slots.registry === this && slots.registryVersion === this.#version) return slots.policy as Policy;
+    return this.#remember(step, slots);
+  }
+
+  #remember(step: Step, slots: EngineSlots): Policy {
     const policy = this.get(step.constructor);
     slots.registry = this;
     slots.registryVersion = this.#version;

@@ -72,25 +72,34 @@ export interface MetricsOptions {
 
 /**
  * What is kept per step name; recorded once per execution, after the step completed. A successful
- * execution that cost nothing writes only to the latency histogram: the count is the histogram's, the
- * successes are the count less the failures.
+ * execution that cost nothing adds only a latency: the count is the histogram's, the successes are the
+ * count less the failures. Such executions reach these stats through their owner's log (Metrics): the
+ * readers of what they change settle the log first.
  */
 export class StepStats {
-  /** The Metrics these belong to; undefined once it was reset (a step's cached stats are then stale). */
+  /** The Metrics these belong to; undefined once it was reset. */
   owner: Metrics | undefined;
-  readonly latency = new LatencyHistogram();
+  /** Where the owner keeps them (its log names stats by index). */
+  readonly index: number;
+  readonly #latency = new LatencyHistogram();
   failures = 0;
   retries = 0;
   fallbacks = 0;
   cacheHits = 0;
   costUsd = 0;
   tokens = 0;
-  /** Recent latencies (ms) and outcomes (1 = failed), only for steps an alert rule watches. */
+  /** Recent latencies (ms) and outcomes (1 = failed), only for steps an alert rule watches (read through `Metrics.step`). */
   latencyWindow: Ring | undefined = undefined;
   failureWindow: Ring | undefined = undefined;
 
-  constructor(owner: Metrics) {
+  constructor(owner: Metrics, index: number) {
     this.owner = owner;
+    this.index = index;
+  }
+
+  get latency(): LatencyHistogram {
+    this.owner?.settle();
+    return this.#latency;
   }
 
   get count(): number {
@@ -100,7 +109,17 @@ export class StepStats {
   get successes(): number {
     return this.latency.count - this.failures;
   }
+
+  /** One execution's latency and outcome into the histogram and the alert windows. */
+  took(ms: number, failed: boolean): void {
+    this.#latency.record(ms);
+    if (this.latencyWindow !== undefined) this.latencyWindow.push(ms);
+    if (this.failureWindow !== undefined) this.failureWindow.push(failed ? 1 : 0);
+  }
 }
+
+/** Steps the log holds before it is applied (pairs of doubles: 8 KB). */
+const LOG_STEPS = 512;
 
 export class PipelineStats {
   readonly latency = new LatencyHistogram();
@@ -120,6 +139,18 @@ export class PipelineStats {
  */
 export class Metrics {
   readonly #steps = new Map<string, StepStats>();
+  #byIndex: StepStats[] = [];
+  /**
+   * Successful, free executions not yet added to their stats: (stats index, ms) pairs, in the order the
+   * steps ended. Writing two numbers here is what a step's metrics cost on the engine's path; adding
+   * them to 100 different histograms one per step cost four times as much, the stats being cold in the
+   * CPU's caches by then (docs/observability.md, Overhead). Anything that reads or changes the stats
+   * applies the log first, so no reader sees the difference.
+   */
+  readonly #log = new Float64Array(2 * LOG_STEPS);
+  #logged = 0;
+  /** Bumped by reset(): the stats indexes steps remember from before are stale. */
+  #epoch = 0;
   readonly #pipelines = new Map<string, PipelineStats>();
   /** Failure outcomes of the last runs of any pipeline (1 = failed), for run-level failure-rate rules. */
   readonly runFailures = new Ring(1000);
@@ -135,9 +166,11 @@ export class Metrics {
 
   /** The stats of a step name (created on first use). */
   step(name: string): StepStats {
+    this.settle();
     let s = this.#steps.get(name);
     if (s === undefined) {
-      s = new StepStats(this);
+      s = new StepStats(this, this.#byIndex.length);
+      this.#byIndex.push(s);
       this.#steps.set(name, s);
     }
     return s;
@@ -152,14 +185,47 @@ export class Metrics {
     return p;
   }
 
-  /** The stats of a step's name, found through the step object (the engine's path: no lookup by name). */
-  stepOf(step: Step): StepStats {
+  /**
+   * The engine's record of a completed step (its wall time in ms and its result): found through the
+   * step object, no lookup by name. A successful, free execution goes into the log.
+   */
+  stepDone(step: Step, ms: number, result: StepResult): void {
     const slots = step[ENGINE_SLOTS];
-    const cached = slots.stats as StepStats | undefined;
-    if (cached !== undefined && cached.owner === this) return cached;
-    const s = this.step(step.name);
-    slots.stats = s;
-    return s;
+    if (
+      slots.metrics === this &&
+      slots.metricsEpoch === this.#epoch &&
+      result.success &&
+      result.costUsd === 0 &&
+      result.tokenCounts === 0 &&
+      result.metadata.cacheHit !== true
+    ) {
+      const log = this.#log;
+      const at = this.#logged;
+      log[at] = slots.statsIndex;
+      log[at + 1] = ms;
+      this.#logged = at + 2;
+      if (at + 2 === log.length) this.settle();
+      return;
+    }
+    let s: StepStats;
+    if (slots.metrics === this && slots.metricsEpoch === this.#epoch) s = this.#byIndex[slots.statsIndex];
+    else {
+      s = this.step(step.name);
+      slots.metrics = this;
+      slots.metricsEpoch = this.#epoch;
+      slots.statsIndex = s.index;
+    }
+    this.record(s, ms, result);
+  }
+
+  /** Adds the logged executions to their stats. */
+  settle(): void {
+    const n = this.#logged;
+    if (n === 0) return;
+    this.#logged = 0;
+    const log = this.#log;
+    const byIndex = this.#byIndex;
+    for (let i = 0; i < n; i += 2) byIndex[log[i]].took(log[i + 1], false);
   }
 
   /** Records a completed step: its wall time in ms and its result. */
@@ -169,14 +235,14 @@ export class Metrics {
 
   /** recordStep with the stats in hand. */
   record(s: StepStats, ms: number, result: StepResult): void {
-    s.latency.record(ms);
+    // After what the log holds: the alert windows keep the order the steps ended in.
+    this.settle();
+    s.took(ms, !result.success);
     if (!result.success) s.failures++;
     if (result.metadata.cacheHit === true) s.cacheHits++;
     // Most steps cost nothing: no write (a float field is a box of its own in memory).
     if (result.costUsd !== 0) s.costUsd += result.costUsd;
     if (result.tokenCounts !== 0) s.tokens += result.tokenCounts;
-    if (s.latencyWindow !== undefined) s.latencyWindow.push(ms);
-    if (s.failureWindow !== undefined) s.failureWindow.push(result.success ? 0 : 1);
   }
 
   recordRun(pipeline: string, ms: number, status: RunStatus, costUsd: number, tokens: number): void {
@@ -240,6 +306,7 @@ export class Metrics {
   }
 
   snapshot(): MetricsSnapshot {
+    this.settle();
     const steps: Record<string, StepMetrics> = {};
     for (const [name, s] of this.#steps) {
       steps[name] = {
@@ -277,6 +344,7 @@ export class Metrics {
 
   /** Where the time goes: the steps with the largest share of the total run time, and the highest p95. */
   bottlenecks(top = 5): BottleneckReport {
+    this.settle();
     let totalRunMs = 0;
     for (const p of this.#pipelines.values()) totalRunMs += p.latency.sumMs;
     const all: Bottleneck[] = [];
@@ -301,6 +369,9 @@ export class Metrics {
   reset(): void {
     for (const s of this.#steps.values()) s.owner = undefined;
     this.#steps.clear();
+    this.#byIndex = [];
+    this.#logged = 0;
+    this.#epoch++;
     this.#pipelines.clear();
     this.#loop?.reset();
   }

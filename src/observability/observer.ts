@@ -3,14 +3,22 @@ import { errorMessage, PausedException, PipelineAbortSignal } from "../domain/er
 import type { RunStatus, StepResult } from "../domain/results.js";
 import type { Span } from "../domain/trace.js";
 import type { Step } from "../dsl/step.js";
-import { readAndHand, takeBack } from "../executor/clock.js";
 import type { Frame, StepObserver } from "../executor/frame.js";
 import { agentPolicy } from "../executor/policies/agent.js";
+import type { Policy } from "../executor/registry.js";
 import type { FailureDiagnostics } from "./diagnostics.js";
 import { preview } from "./diagnostics.js";
 import type { Metrics } from "./metrics.js";
 import { endOtelSpan, otelEvent, startOtelSpan } from "./otel.js";
-import { type AttributeValue, fromPlainSpan, Scoped, SPAN_ORIGIN, spanClock, TraceSpan } from "./span.js";
+import {
+  type AttributeValue,
+  fromPlainSpan,
+  Scoped,
+  SPAN_ORIGIN,
+  StepRecord,
+  spanClock,
+  TraceSpan,
+} from "./span.js";
 
 /** How a runner observes its runs (resolved once from FlujoOptions). */
 export interface ObserverConfig {
@@ -47,11 +55,14 @@ export class RunObserver implements StepObserver {
   readonly #config: ObserverConfig;
   readonly #metrics: Metrics | undefined;
   readonly #otel: Tracer | undefined;
+  /** Every step's span is made as it starts (OTel mirrors it from then; the input is captured then). */
+  readonly #eager: boolean;
 
   constructor(config: ObserverConfig, rootAttributes: Record<string, AttributeValue>, resumed?: Span) {
     this.#config = config;
     this.#metrics = config.metrics;
     this.#otel = config.otel;
+    this.#eager = config.otel !== undefined || config.captureInputs;
     if (resumed === undefined) {
       this.root = new TraceSpan("pipeline_run", undefined, rootAttributes, spanClock());
     } else {
@@ -69,82 +80,129 @@ export class RunObserver implements StepObserver {
   }
 
   run(frame: Frame, step: Step, data: unknown): Promise<StepResult> {
-    const span = this.open(frame, step, data);
+    const scope = frame.scope as Scoped;
+    const core = frame.core;
+    const policy = core.registry.of(step);
     let running: Promise<StepResult>;
     try {
-      running = this.launch(frame, step, data, span);
+      running = core.dispatch(this.open(frame, step, data, policy), step, data, policy);
     } catch (err) {
-      this.thrown(span, err);
+      this.thrown(scope, err);
       throw err;
     }
     // `.then` rather than an async function: it keeps about 200 bytes per step fewer alive (the
     // suspended function's locals) and the step's promise chain one link shorter.
     return running.then(
-      (result) => this.close(span, step, data, result),
+      (result) => this.close(scope, step, data, result),
       (err: unknown) => {
-        this.thrown(span, err);
+        this.thrown(scope, err);
         throw err;
       },
     );
   }
 
   /**
-   * A step's span, opened as the step starts. `run` is open, launch, close; a caller that awaits the
-   * step anyway (the runner's loop over the top-level steps) makes the three calls itself and saves
-   * the promise and closures `run` adds.
+   * Starts a step, run by `policy`, in its frame's scope; returns the frame to dispatch it in. The
+   * caller dispatches it and gives the step's end to `close`, a throw (now or later) to `thrown`, both
+   * with that scope. `run` is that; a caller that awaits the step anyway (the runner's loop over the
+   * top-level steps) makes the calls itself and saves the promise and closures `run` adds.
+   *
+   * A complex step's span is made now, for its children. A plain step's start is the one its policy
+   * reads and tells `started`; its span is made only when something needs it (OTel, a budget or an
+   * input to capture, an event, a failure), else its parent keeps a record of it.
    */
-  open(frame: Frame, step: Step, data: unknown): TraceSpan {
+  open(frame: Frame, step: Step, data: unknown, policy: Policy): Frame {
     const scope = frame.scope as Scoped;
-    // Span time; the reading itself goes to the step's policy (executor/clock.ts).
-    const start = SPAN_ORIGIN + readAndHand();
-    const span = new TraceSpan(step.name, scope, undefined, start, step.constructor);
+    const plain = policy === agentPolicy;
+    scope.step = step;
+    scope.plain = plain;
+    scope.start = Number.NaN;
+    if (this.#metrics !== undefined) this.#metrics.inFlightSteps++;
+    // A plain step runs no children: it needs no frame of its own.
+    if (plain && !this.#eager && !frame.quota.limited) return frame;
+    return this.#opened(frame, scope, data);
+  }
+
+  started(frame: Frame, time: number): void {
+    (frame.scope as Scoped).start = SPAN_ORIGIN + time;
+  }
+
+  /** The span of a step made as it starts, with what is captured then; a complex step's frame. */
+  #opened(frame: Frame, scope: Scoped, data: unknown): Frame {
+    scope.start = spanClock();
+    const span = this.#spanOf(scope);
     const quota = frame.quota;
     // Without limits both figures are undefined: runs without them do not read the budget.
     if (quota.limited) span.budgetBefore(finite(quota.remainingCostUsd), tokensLeft(quota.remainingTokens));
     if (this.#config.captureInputs) span.input = preview(data);
-    scope.span.addChild(span);
     if (this.#otel !== undefined) startOtelSpan(this.#otel, span);
-    if (this.#metrics !== undefined) this.#metrics.inFlightSteps++;
+    return scope.plain ? frame : { ...frame, scope: childScope(span) };
+  }
+
+  /** The span of the step running in `scope`, made on first need. */
+  #spanOf(scope: Scoped): TraceSpan {
+    let span = scope.current;
+    if (span === undefined) {
+      const step = scope.step as Step;
+      // A step that failed before its policy started timing it starts now.
+      if (Number.isNaN(scope.start)) scope.start = spanClock();
+      span = new TraceSpan(step.name, scope, undefined, scope.start, step.constructor);
+      scope.span.addChild(span);
+      scope.current = span;
+    }
     return span;
   }
 
-  /** Dispatches the step of `span` (opened in `frame`). A throw, now or later, goes to `thrown`. */
-  launch(frame: Frame, step: Step, data: unknown, span: TraceSpan): Promise<StepResult> {
-    const core = frame.core;
-    const policy = core.registry.of(step);
-    try {
-      if (policy !== agentPolicy)
-        return core.dispatch({ ...frame, scope: childScope(span) }, step, data, policy);
-      // A plain step runs no children: it needs no frame of its own. Its failure paths find its span as
-      // the scope's current step (the steps of one scope run one after the other).
-      span.plain = true;
-      (frame.scope as Scoped).current = span;
-      return core.dispatch(frame, step, data, policy);
-    } finally {
-      takeBack();
-    }
-  }
-
-  /** Closes a step's span with its result: metrics, diagnostics of a failure, the OTel mirror. */
-  close(span: TraceSpan, step: Step, data: unknown, result: StepResult): StepResult {
-    const start = span.startTime;
-    // A plain step's policy timed itself from the span's own start reading (a cache hit replays a stored time).
-    const end =
-      span.plain && result.metadata.cacheHit !== true ? start + result.latencyS * 1000 : spanClock();
-    span.end(result, end);
-    if (!result.success) this.#diagnose(span, result, data);
+  /**
+   * Ends the step running in `scope` with its result: its span or record, metrics, diagnostics of a
+   * failure, the OTel mirror.
+   */
+  close(scope: Scoped, step: Step, data: unknown, result: StepResult): StepResult {
+    // No span made: a plain step. A success that is no cache hit was timed by its policy from the
+    // scope's start reading, so its span can be made later from the result.
+    if (scope.current !== undefined || !result.success || result.metadata.cacheHit === true)
+      return this.#closed(scope, step, data, result);
+    scope.step = undefined;
+    scope.span.addChild(new StepRecord(scope, step, scope.start, result));
     const metrics = this.#metrics;
     if (metrics !== undefined) {
       metrics.inFlightSteps--;
-      metrics.record(metrics.stepOf(step), end - start, result);
+      metrics.stepDone(step, result.latencyS * 1000, result);
     }
-    if (span.otel !== undefined) endOtelSpan(span);
     return result;
   }
 
-  /** A step that threw: a pause marks it paused, anything else failed (the error propagates as before). */
-  thrown(span: TraceSpan, err: unknown): void {
+  /** `close` of a step whose span exists or is needed now. */
+  #closed(scope: Scoped, step: Step, data: unknown, result: StepResult): StepResult {
+    const span = this.#spanOf(scope);
+    const start = span.startTime;
+    // A plain step ends when its policy's timing does (from the start it told `started`); a cache hit
+    // replays a stored time, and a complex step's own children were timed: these end now.
+    const end =
+      scope.plain && result.metadata.cacheHit !== true ? scope.start + result.latencyS * 1000 : spanClock();
+    scope.step = undefined;
+    scope.current = undefined;
+    span.end(result, end);
+    if (!result.success) this.#diagnose(span, result, data);
+    if (span.otel !== undefined) endOtelSpan(span);
+    const metrics = this.#metrics;
+    if (metrics !== undefined) {
+      metrics.inFlightSteps--;
+      metrics.stepDone(step, end - start, result);
+    }
+    return result;
+  }
+
+  /**
+   * The step running in `scope` threw: a pause marks it paused, anything else failed (the error
+   * propagates as before). Does nothing when no step is running there.
+   */
+  thrown(scope: Scoped, err: unknown): void {
+    if (scope.step === undefined) return;
     if (this.#metrics !== undefined) this.#metrics.inFlightSteps--;
+    const span = this.#spanOf(scope);
+    scope.step = undefined;
+    scope.current = undefined;
     span.endTime = spanClock();
     if (err instanceof PausedException || err instanceof PipelineAbortSignal) {
       span.status = "paused";
@@ -169,8 +227,9 @@ export class RunObserver implements StepObserver {
   }
 
   attemptFailed(frame: Frame, attempt: number, feedback: string, retrying: boolean): void {
-    const span = (frame.scope as Scoped).current;
-    if (span === undefined) return;
+    const scope = frame.scope as Scoped;
+    if (scope.step === undefined) return;
+    const span = this.#spanOf(scope);
     span.logAttempt(attempt, feedback);
     if (!retrying) return;
     const attributes = { attempt, feedback };
@@ -180,8 +239,9 @@ export class RunObserver implements StepObserver {
   }
 
   fallback(frame: Frame, feedback: string): Frame {
-    const span = (frame.scope as Scoped).current;
-    if (span === undefined) return frame;
+    const scope = frame.scope as Scoped;
+    if (scope.step === undefined) return frame;
+    const span = this.#spanOf(scope);
     const attributes = { original_error: feedback };
     span.addEvent("flujo.fallback.triggered", attributes);
     otelEvent(span, "flujo.fallback.triggered", attributes);

@@ -1,5 +1,6 @@
 import type { StepResult } from "../domain/results.js";
 import type { Span } from "../domain/trace.js";
+import type { Step } from "../dsl/step.js";
 import { now } from "../executor/clock.js";
 
 export type SpanStatus = Span["status"];
@@ -22,15 +23,22 @@ let nextId = 0;
 const prefix = `${process.pid.toString(16)}-${Date.now().toString(36)}-`;
 
 // Leaf spans (most of them) never get children or events: they share these until their first one.
-const NO_CHILDREN: TraceSpan[] = [];
+const NO_CHILDREN: Array<TraceSpan | StepRecord> = [];
 const NO_EVENTS: SpanEvent[] = [];
 
 /**
  * Where in a parent span its children run: directly under it (no label), or in an iteration of a loop
- * or a branch. A frame's `scope` is one of these.
+ * or a branch. A frame's `scope` is one of these. The steps of one scope run one at a time: the scope
+ * also holds the one running now, from its start to its end (observer.ts).
  */
 export class Scoped {
-  /** The plain step running in this scope now (steps of one scope run one at a time). */
+  /** The step running in this scope now. */
+  step: Step | undefined = undefined;
+  /** Its start, in span time. */
+  start = 0;
+  /** Run by the agent policy: no children, timed by its policy. */
+  plain = false;
+  /** Its span, once made: at once for complex steps, for a plain step only when something needs it. */
   current: TraceSpan | undefined = undefined;
 
   constructor(
@@ -39,6 +47,27 @@ export class Scoped {
     readonly iteration: number | undefined,
     readonly branch: string | undefined,
   ) {}
+}
+
+/**
+ * A plain step that succeeded while nothing needed its span: its parent keeps this, and makes the span
+ * from it when the tree is read. Most spans of most runs are never read; this is a third of a span's
+ * fields, and the span's attributes come from the result anyway.
+ */
+export class StepRecord {
+  constructor(
+    readonly scope: Scoped,
+    readonly step: Step,
+    readonly start: number,
+    readonly result: StepResult,
+  ) {}
+
+  span(): TraceSpan {
+    const { scope, step, start, result } = this;
+    const span = new TraceSpan(step.name, scope, undefined, start, step.constructor);
+    span.end(result, start + result.latencyS * 1000);
+    return span;
+  }
 }
 
 /**
@@ -68,10 +97,9 @@ export class TraceSpan implements Span {
   name: string;
   startTime: number;
   endTime: number | undefined = undefined;
-  children: TraceSpan[] = NO_CHILDREN;
   status: SpanStatus = "running";
-  /** A step run by the agent policy: no children, timed by its policy (set as it is dispatched, observer.ts). */
-  plain = false;
+  /** Child spans, and records of plain children whose spans are made when `children` is read. */
+  #children: Array<TraceSpan | StepRecord> = NO_CHILDREN;
   /** Where the span ran: its parent and the iteration or branch (undefined for the root). */
   readonly #scope: Scoped | undefined;
   /** The step's class: its name (`flujo.step.type`) is read only when the attributes are. */
@@ -195,9 +223,22 @@ export class TraceSpan implements Span {
     this.#extras().attributes = a;
   }
 
-  addChild(child: TraceSpan): void {
-    if (this.children === NO_CHILDREN) this.children = [child];
-    else this.children.push(child);
+  get children(): TraceSpan[] {
+    const children = this.#children;
+    for (let i = 0; i < children.length; i++) {
+      const c = children[i];
+      if (c instanceof StepRecord) children[i] = c.span();
+    }
+    return children as TraceSpan[];
+  }
+
+  set children(children: TraceSpan[]) {
+    this.#children = children;
+  }
+
+  addChild(child: TraceSpan | StepRecord): void {
+    if (this.#children === NO_CHILDREN) this.#children = [child];
+    else this.#children.push(child);
   }
 
   addEvent(name: string, attributes: Record<string, AttributeValue>, time = spanClock()): void {

@@ -5,7 +5,6 @@ import type { Quota, UsageEstimate } from "../domain/usage.js";
 import type { HumanInTheLoopStep } from "../dsl/hitl.js";
 import type { Frame, ResumeCursor } from "../executor/frame.js";
 import type { RunObserver } from "../observability/observer.js";
-import type { TraceSpan } from "../observability/span.js";
 import type { Awaitable } from "../state/backend.js";
 import type { RunRecorder } from "../state/recorder.js";
 import type { RunSink } from "./events.js";
@@ -59,8 +58,6 @@ export class ActiveRun implements Observed {
   readonly ctx: PipelineContext;
   readonly cursor: ResumeCursor | undefined;
   observer: RunObserver | undefined;
-  /** The span of the top-level step running now, while the observer has it open. */
-  span: TraceSpan | undefined = undefined;
   started: number;
 
   constructor(

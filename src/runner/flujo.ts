@@ -483,29 +483,23 @@ export class Flujo<In = unknown, Out = unknown> {
         run.at = i;
         if (run.signal?.aborted) throw new CancelledError("Run cancelled");
         if (!this.#hooks.empty) await this.#preStep(run, step);
+        // Observed, this is observer.run with this await in place of its `.then`. The policy is looked
+        // up once, for both; observed or not, the step is dispatched from this one call (V8 inlines it
+        // here and optimises the policy on its own).
         const observer = run.observer;
-        let sr: StepResult;
-        if (observer === undefined) {
-          sr = await this.executor.run(this.#stepFrame(run, step, i), step, run.data);
-        } else {
-          // observer.run's open, launch and close, with this await in place of its `.then`. The open
-          // span is a field of the run, not a local: this frame stays small while it waits.
-          const frame = this.#stepFrame(run, step, i);
-          run.span = observer.open(frame, step, run.data);
-          const done = await observer.launch(frame, step, run.data, run.span);
-          sr = observer.close(run.span, step, run.data, done);
-          run.span = undefined;
-        }
+        const policy = this.executor.registry.of(step);
+        let frame = this.#stepFrame(run, step, i);
+        if (observer !== undefined) frame = observer.open(frame, step, run.data, policy);
+        let sr = await this.executor.dispatch(frame, step, run.data, policy);
+        if (observer !== undefined) sr = observer.close(observer.scope, step, run.data, sr);
         const after = this.#afterStep(run, step, i, sr);
         if (after !== undefined) await after;
         if (!sr.success) run.stopped = "failed";
         else run.data = sr.output;
       }
     } catch (err) {
-      if (run.span !== undefined) {
-        run.observer?.thrown(run.span, err);
-        run.span = undefined;
-      }
+      const observer = run.observer;
+      if (observer !== undefined) observer.thrown(observer.scope, err);
       return this.#ended(run, true, err);
     }
     return this.#ended(run, false, undefined);
@@ -587,6 +581,10 @@ export class Flujo<In = unknown, Out = unknown> {
 
   /** The run's frame, or a copy with the stream's chunk sink (last step) or the resume cursor. */
   #stepFrame(run: ActiveRun, step: Step, i: number): Frame {
+    return run.sink === undefined && run.cursor === undefined ? run.frame : this.#frameCopy(run, step, i);
+  }
+
+  #frameCopy(run: ActiveRun, step: Step, i: number): Frame {
     const sink = run.sink;
     let frame: Frame =
       sink !== undefined && i === this.pipeline.steps.length - 1
@@ -598,6 +596,21 @@ export class Flujo<In = unknown, Out = unknown> {
 
   /** A step's result into the run: merged context, history, stored record, stream. */
   #afterStep(run: ActiveRun, step: Step, i: number, sr: StepResult): Promise<void> | undefined {
+    // The common case inline (the runner's step loop inlines this), the rest in #settle.
+    if (
+      sr.success &&
+      (sr.branchContext === undefined || sr.branchContext === run.ctx) &&
+      this.#hooks.empty &&
+      run.recorder === undefined &&
+      run.sink === undefined
+    ) {
+      run.result.append(sr);
+      return undefined;
+    }
+    return this.#settle(run, step, i, sr);
+  }
+
+  #settle(run: ActiveRun, step: Step, i: number, sr: StepResult): Promise<void> | undefined {
     const ctx = run.ctx;
     if (sr.branchContext !== undefined && sr.branchContext !== ctx) mergeInto(ctx, sr.branchContext);
     if (!sr.success || !this.#hooks.empty) return this.#afterStepSlow(run, step, i, sr);

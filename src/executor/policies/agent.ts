@@ -47,7 +47,7 @@ const MAX_PLUGIN_ROUNDS = 10;
 export const agentPolicy: Policy = (frame, step, data) => {
   const plan = agentPlan(step);
   if (plan.call === undefined || !plan.bare) return preparedAttempts(frame, step, data, plan);
-  const start = stepStart();
+  const start = stepStart(frame);
   const options = new CallOptions(frame, plan);
   const estimate = plan.estimate;
   if (!frame.quota.reserve(estimate)) return Promise.reject(quotaDenied(frame, step, estimate));
@@ -126,7 +126,7 @@ async function preparedAttempts(
   plan: AgentPlan,
 ): Promise<StepResult> {
   if (plan.call === undefined) throw new MissingAgentError(`Step '${step.name}' has no agent configured`);
-  const start = stepStart();
+  const start = stepStart(frame);
   let input = data;
   if (!plan.bare) {
     if (step.inputSchema !== undefined) await checkInput(step, data);
