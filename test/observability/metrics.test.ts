@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Flujo, LatencyHistogram, Metrics, pipeline, Step, stepResult } from "../../src/index.js";
+import { Ring } from "../../src/observability/histogram.js";
 import { RuntimeError, StubAgent } from "../support/agents.js";
 
 const id = (name: string) => Step.fromCallable(async (x: unknown) => x, { name });
@@ -214,6 +215,55 @@ describe("metrics", () => {
     m.recordStep("s", 1, stepResult("s"));
     m.reset();
     expect(m.snapshot().steps).toEqual({});
+  });
+
+  it("engine records (logged until read) are exact at every read: mid-run, past the log's size, after a reset", async () => {
+    const metrics = new Metrics();
+    const seen: number[] = [];
+    const probe = Step.fromCallable(async (x: unknown) => {
+      seen.push(metrics.step("a").count);
+      return x;
+    }, { name: "probe" });
+    const runner = new Flujo(pipeline(id("a"), id("b"), probe), { metrics, enableCache: false });
+    for (let i = 0; i < 400; i++) await runner.run(i);
+    // 1,200 executions: the log (512) filled and was applied twice, and `probe` read it 400 times.
+    expect(seen).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+    const snap = metrics.snapshot().steps;
+    expect([snap.a.count, snap.b.count, snap.probe.count]).toEqual([400, 400, 400]);
+    expect(snap.b.successes).toBe(400);
+    expect(snap.b.latencyMs.count).toBe(400);
+    expect(metrics.bottlenecks().byTotalTime.map((b) => b.count)).toEqual([400, 400, 400]);
+    const step = id("c");
+    metrics.stepDone(step, 1, stepResult("c"));
+    metrics.stepDone(step, 1, stepResult("c"));
+    metrics.reset();
+    expect(metrics.snapshot().steps).toEqual({});
+    metrics.stepDone(step, 1, stepResult("c"));
+    expect(metrics.snapshot().steps.c.count).toBe(1);
+  });
+
+  it("alert windows keep the order steps ended in, whether their records were logged or not", () => {
+    const metrics = new Metrics();
+    const step = id("s");
+    const stats = metrics.step("s");
+    stats.latencyWindow = new Ring(10);
+    stats.failureWindow = new Ring(10);
+    const ok = stepResult("s");
+    const failed = stepResult("s", { success: false });
+    const paid = stepResult("s", { costUsd: 0.5 });
+    for (const [ms, r] of [
+      [1, ok],
+      [2, ok],
+      [3, failed],
+      [4, ok],
+      [5, paid],
+      [6, ok],
+    ] as const)
+      metrics.stepDone(step, ms, r);
+    const s = metrics.step("s");
+    expect([...s.latencyWindow!.values()]).toEqual([1, 2, 3, 4, 5, 6]);
+    expect([...s.failureWindow!.values()]).toEqual([0, 0, 1, 0, 0, 0]);
+    expect([s.count, s.failures, s.costUsd]).toEqual([6, 1, 0.5]);
   });
 
   it("a runner's steps record into the metrics they run with, after a reset and beside other metrics", async () => {

@@ -3,6 +3,7 @@ import {
   Flujo,
   findSpans,
   MemoryBackend,
+  PausedException,
   PipelineResult,
   pipeline,
   type Span,
@@ -82,6 +83,56 @@ describe("trace tree", () => {
       }
     };
     walk(root);
+  });
+
+  it("the spans of plain steps made when the tree is read equal those made as the steps ran", async () => {
+    // Capturing inputs makes every span as its step starts; without it a plain step that succeeded is
+    // kept as a record until the tree is read.
+    const plain = (s: Span): unknown => ({
+      name: s.name,
+      status: s.status,
+      attributes: Object.fromEntries(
+        Object.entries(s.attributes).filter(([k]) => k !== "step_input" && k !== "latency_s"),
+      ),
+      events: s.events.map((e) => e.name),
+      children: s.children.map(plain),
+    });
+    const later = (await new Flujo(nested(), { tracing: true }).run("in")).traceTree!;
+    const atOnce = (await new Flujo(nested(), { tracing: { captureInputs: true } }).run("in")).traceTree!;
+    expect(findSpans(atOnce, "b")[0].attributes.step_input).toBe('"in"');
+    const { "flujo.input": _a, "flujo.run_id": _b, ...rootLater } = later.attributes;
+    expect(plain(later)).toEqual({ ...(plain(atOnce) as object), attributes: expect.anything() });
+    expect(rootLater).toMatchObject({ "flujo.steps": 4 });
+    const walk = (s: Span) => {
+      for (const c of s.children) {
+        expect(c.parentSpanId).toBe(s.spanId);
+        expect(c.startTime).toBeGreaterThanOrEqual(s.startTime);
+        expect(c.endTime!).toBeGreaterThanOrEqual(c.startTime);
+        expect(c.endTime!).toBeLessThanOrEqual(s.endTime!);
+        walk(c);
+      }
+    };
+    walk(later);
+    const [b] = findSpans(later, "b");
+    // Epoch milliseconds hold about a quarter of a µs.
+    expect(b.endTime! - b.startTime).toBeCloseTo((b.attributes.latency_s as number) * 1000, 3);
+  });
+
+  it("a plain step that pauses has a paused span with its start", async () => {
+    const asks = Step.fromCallable(
+      async () => {
+        throw new PausedException("need a human");
+      },
+      { name: "asks" },
+    );
+    const result = await new Flujo(pipeline(id("a"), asks), { tracing: true }).run(1);
+    expect(result.status).toBe("paused");
+    const [a, span] = result.traceTree!.children;
+    expect(span.name).toBe("asks");
+    expect(span.status).toBe("paused");
+    expect(span.events.map((e) => e.name)).toEqual(["flujo.paused"]);
+    expect(span.startTime).toBeGreaterThanOrEqual(a.endTime!);
+    expect(span.endTime!).toBeGreaterThanOrEqual(span.startTime);
   });
 
   it("step spans carry Flujo's attribute names", async () => {
