@@ -3,9 +3,11 @@
  * optimises the engine's code once per process, and how well it does varies from one process to the
  * next by more than the overhead being measured). W1 (N sequential no-op steps through the runner) with
  * the executor cache off and with default settings, each with observability off and with tracing +
- * metrics on. The variants run in alternating rounds in this process; figures are the median over rounds
- * of µs per step, and the ratio is the median of each round's on/off ratio (the two halves of a round
- * run back to back, so a slow spell of the machine moves both). Allocation per step: heap used after a
+ * metrics on. The variants run in alternating rounds in this process, after a quarter as many rounds
+ * again unmeasured: V8 is still optimising the engine's code over the first rounds (their ratios ran
+ * about 0.1 above the later ones). Figures are the median over the measured rounds of µs per step, and
+ * the ratio is the median of each round's on/off ratio (the two halves of a round run back to back, so a
+ * slow spell of the machine moves both). Allocation per step: heap used after a
  * batch of runs minus before (gc first, no gc during), over the steps run. Prints one JSON line.
  */
 
@@ -84,10 +86,12 @@ async function measure(time: number): Promise<ObservabilityRow[]> {
       samples: [],
     };
     const variants = [off, on];
-    // Warm-up, and a batch size that takes about 25 ms.
+    // A batch size that takes about 25 ms, then the unmeasured rounds.
     for (const v of variants) await timeRuns(v.runner, 20);
     const probe = await timeRuns(off.runner, 20);
     const runs = Math.max(5, Math.round((25 / probe) * 20));
+    const warmUp = Math.max(2, Math.round(rounds / 4));
+    for (let r = 0; r < warmUp; r++) for (const v of variants) await timeRuns(v.runner, runs);
     gc();
     const ratios: number[] = [];
     for (let r = 0; r < rounds; r++) {

@@ -35,7 +35,7 @@ function lane(time: number): ObservabilityRow[] {
 }
 
 export async function observabilityBench(time: number, quick: boolean): Promise<ObservabilityReport> {
-  const processes = quick ? 1 : 7;
+  const processes = quick ? 1 : 11;
   const lanes: ObservabilityRow[][] = [];
   for (let i = 0; i < processes; i++) lanes.push(lane(time));
   const rows = lanes[0].map((first, k): ObservabilityFigure => {

@@ -31,9 +31,11 @@ export class EngineSlots {
   cacheKeyPrefix: unknown = undefined;
   /** A plain LoopStep's driver (executor/policies/loop.ts). */
   loopDriver: unknown = undefined;
-  /** The Metrics this step last recorded into, as of its `metricsEpoch`, and its stats' index there (observability/metrics.ts). */
-  metrics: unknown = undefined;
-  metricsEpoch = 0;
+  /**
+   * The key of the Metrics this step last recorded into (it says which Metrics, and whether an alert
+   * rule watches the step), and its stats' index there (observability/metrics.ts).
+   */
+  metricsKey: unknown = undefined;
   statsIndex = 0;
   /** The policy `registry` resolved for this step, as of its `registryVersion` (executor/registry.ts). */
   policy: unknown = undefined;

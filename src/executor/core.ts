@@ -18,7 +18,7 @@ import { NotEncodableError } from "../native/index.js";
 import type { Logger } from "../telemetry/hooks.js";
 import { NEVER_ABORTED } from "./call.js";
 import { now } from "./clock.js";
-import type { Ctx, Frame, StepObserver } from "./frame.js";
+import type { Ctx, Frame, StepObserver, StepScope } from "./frame.js";
 import { agentPolicy } from "./policies/agent.js";
 import { cachedExecution, cachePolicy } from "./policies/cache.js";
 import { conditionalPolicy } from "./policies/conditional.js";
@@ -97,7 +97,7 @@ export class ExecutorCore {
       quota?: Quota;
       onChunk?: (chunk: unknown) => void;
       observer?: StepObserver;
-      scope?: unknown;
+      scope?: StepScope | undefined;
     },
   ): Frame {
     const signal = options.signal ?? NEVER_ABORTED;
@@ -145,7 +145,7 @@ export class ExecutorCore {
       throw err;
     }
     // The span of a cache hit starts at the lookup (on a miss the step's policy starts it again).
-    if (frame.observer !== undefined) frame.observer.started(frame, now());
+    if (frame.scope !== undefined) frame.scope.start = now();
     return cachedExecution(frame, key, this.cache, () => policy(frame, step, data), step, canStore);
   }
 }

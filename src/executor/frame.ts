@@ -35,20 +35,27 @@ export interface Frame {
    * the executor does nothing for observability but read this field once per step.
    */
   readonly observer: StepObserver | undefined;
-  /** The observer's handle of the enclosing step (the parent of the steps this frame runs); opaque here. */
-  readonly scope: unknown;
+  /**
+   * The observer's handle of the enclosing step (the parent of the steps this frame runs), set with
+   * `observer`. The executor only writes a plain step's start into it (clock.ts).
+   */
+  readonly scope: StepScope | undefined;
+}
+
+/** Where in a trace the frame's steps run (observability/span.ts `Scoped`), as the executor sees it. */
+export interface StepScope {
+  /** The `performance.now()` at which the plain step running here started timing itself. */
+  start: number;
 }
 
 /**
  * Sees every step the executor runs, nested ones included. Calls happen around a step and on its failure
  * paths only (a failed attempt, a fallback): nothing is called on a successful step's path but `run`
- * and `started`.
+ * (a plain step's start is written into the frame's `scope`).
  */
 export interface StepObserver {
   /** Runs `step` through `frame.core.dispatch` (complex steps with a child frame whose `scope` is theirs). */
   run(frame: Frame, step: Step, data: unknown): Promise<StepResult>;
-  /** The frame's plain step started timing itself at `time` (`performance.now()`; clock.ts). */
-  started(frame: Frame, time: number): void;
   /** An attempt of the frame's step failed; `retrying` when another attempt follows. */
   attemptFailed(frame: Frame, attempt: number, feedback: string, retrying: boolean): void;
   /** The frame's step failed and its fallback is about to run in the frame this returns. */

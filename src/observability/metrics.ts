@@ -1,7 +1,7 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
 import type { RunStatus, StepResult } from "../domain/results.js";
 import { ENGINE_SLOTS, type Step } from "../dsl/step.js";
-import { LatencyHistogram, type LatencySummary, Ring } from "./histogram.js";
+import { LatencyHistogram, type LatencySummary, Ring, toMicros } from "./histogram.js";
 import { toPrometheus } from "./prometheus.js";
 
 export interface StepMetrics {
@@ -71,15 +71,20 @@ export interface MetricsOptions {
 }
 
 /**
+ * Latencies below this many µs are counted in a row of Metrics' table of small latencies, one row per
+ * step name (512 bytes), and reach the step's histogram when it is read.
+ */
+const SMALL_US = 64;
+
+/**
  * What is kept per step name; recorded once per execution, after the step completed. A successful
  * execution that cost nothing adds only a latency: the count is the histogram's, the successes are the
- * count less the failures. Such executions reach these stats through their owner's log (Metrics): the
- * readers of what they change settle the log first.
+ * count less the failures.
  */
 export class StepStats {
   /** The Metrics these belong to; undefined once it was reset. */
   owner: Metrics | undefined;
-  /** Where the owner keeps them (its log names stats by index). */
+  /** Where the owner keeps them: the row of its table of small latencies. */
   readonly index: number;
   readonly #latency = new LatencyHistogram();
   failures = 0;
@@ -88,17 +93,17 @@ export class StepStats {
   cacheHits = 0;
   costUsd = 0;
   tokens = 0;
-  /** Recent latencies (ms) and outcomes (1 = failed), only for steps an alert rule watches (read through `Metrics.step`). */
-  latencyWindow: Ring | undefined = undefined;
-  failureWindow: Ring | undefined = undefined;
+  #latencyWindow: Ring | undefined = undefined;
+  #failureWindow: Ring | undefined = undefined;
 
   constructor(owner: Metrics, index: number) {
     this.owner = owner;
     this.index = index;
   }
 
+  /** Every latency recorded, those counted in the owner's table of small latencies included. */
   get latency(): LatencyHistogram {
-    this.owner?.settle();
+    this.owner?.flushSmall(this);
     return this.#latency;
   }
 
@@ -110,16 +115,44 @@ export class StepStats {
     return this.latency.count - this.failures;
   }
 
+  /**
+   * Recent latencies (ms) and outcomes (1 = failed), only for steps an alert rule watches: each of
+   * their executions reaches them, in the order they ended (none goes through the table).
+   */
+  get latencyWindow(): Ring | undefined {
+    return this.#latencyWindow;
+  }
+
+  set latencyWindow(ring: Ring | undefined) {
+    this.#latencyWindow = ring;
+    this.owner?.watchChanged();
+  }
+
+  get failureWindow(): Ring | undefined {
+    return this.#failureWindow;
+  }
+
+  set failureWindow(ring: Ring | undefined) {
+    this.#failureWindow = ring;
+    this.owner?.watchChanged();
+  }
+
+  get watched(): boolean {
+    return this.#latencyWindow !== undefined || this.#failureWindow !== undefined;
+  }
+
   /** One execution's latency and outcome into the histogram and the alert windows. */
   took(ms: number, failed: boolean): void {
     this.#latency.record(ms);
-    if (this.latencyWindow !== undefined) this.latencyWindow.push(ms);
-    if (this.failureWindow !== undefined) this.failureWindow.push(failed ? 1 : 0);
+    if (this.#latencyWindow !== undefined) this.#latencyWindow.push(ms);
+    if (this.#failureWindow !== undefined) this.#failureWindow.push(failed ? 1 : 0);
+  }
+
+  /** `count` executions of `us` µs, from the owner's table. */
+  tookMicros(us: number, count: number): void {
+    this.#latency.recordMicros(us, count);
   }
 }
-
-/** Steps the log holds before it is applied (pairs of doubles: 8 KB). */
-const LOG_STEPS = 512;
 
 export class PipelineStats {
   readonly latency = new LatencyHistogram();
@@ -141,16 +174,19 @@ export class Metrics {
   readonly #steps = new Map<string, StepStats>();
   #byIndex: StepStats[] = [];
   /**
-   * Successful, free executions not yet added to their stats: (stats index, ms) pairs, in the order the
-   * steps ended. Writing two numbers here is what a step's metrics cost on the engine's path; adding
-   * them to 100 different histograms one per step cost four times as much, the stats being cold in the
-   * CPU's caches by then (docs/observability.md, Overhead). Anything that reads or changes the stats
-   * applies the log first, so no reader sees the difference.
+   * Counts of successful, free executions of under SMALL_US µs, not yet in their stats' histograms: a
+   * row of SMALL_US per stats index. Counting a no-op step here is one increment in a small, contiguous
+   * table; recording it in its step's own histogram (or logging it to record later) cost a no-op step
+   * on the runner 4-8% of its time more (docs/observability.md, Overhead). Rows reach the histograms
+   * when they are read.
    */
-  readonly #log = new Float64Array(2 * LOG_STEPS);
-  #logged = 0;
-  /** Bumped by reset(): the stats indexes steps remember from before are stale. */
-  #epoch = 0;
+  #small = new Float64Array(SMALL_US * 16);
+  /**
+   * What a step remembers of its stats is current while its key is one of these: renewed by reset()
+   * and when alert windows change. `#key` marks stats no alert rule watches, which the table may count.
+   */
+  #key: object = {};
+  #watchedKey: object = {};
   readonly #pipelines = new Map<string, PipelineStats>();
   /** Failure outcomes of the last runs of any pipeline (1 = failed), for run-level failure-rate rules. */
   readonly runFailures = new Ring(1000);
@@ -166,12 +202,17 @@ export class Metrics {
 
   /** The stats of a step name (created on first use). */
   step(name: string): StepStats {
-    this.settle();
     let s = this.#steps.get(name);
     if (s === undefined) {
       s = new StepStats(this, this.#byIndex.length);
       this.#byIndex.push(s);
       this.#steps.set(name, s);
+      const need = this.#byIndex.length * SMALL_US;
+      if (need > this.#small.length) {
+        const grown = new Float64Array(need * 2);
+        grown.set(this.#small);
+        this.#small = grown;
+      }
     }
     return s;
   }
@@ -187,45 +228,69 @@ export class Metrics {
 
   /**
    * The engine's record of a completed step (its wall time in ms and its result): found through the
-   * step object, no lookup by name. A successful, free execution goes into the log.
+   * step object, no lookup by name. A successful, free and short execution of a step no alert rule
+   * watches is counted in the table of small latencies.
    */
   stepDone(step: Step, ms: number, result: StepResult): void {
     const slots = step[ENGINE_SLOTS];
+    const key = slots.metricsKey;
+    if (key !== this.#key && key !== this.#watchedKey) this.#remember(step);
     if (
-      slots.metrics === this &&
-      slots.metricsEpoch === this.#epoch &&
+      slots.metricsKey === this.#key &&
       result.success &&
       result.costUsd === 0 &&
       result.tokenCounts === 0 &&
       result.metadata.cacheHit !== true
     ) {
-      const log = this.#log;
-      const at = this.#logged;
-      log[at] = slots.statsIndex;
-      log[at + 1] = ms;
-      this.#logged = at + 2;
-      if (at + 2 === log.length) this.settle();
-      return;
+      const us = toMicros(ms);
+      if (us < SMALL_US) {
+        this.#small[slots.statsIndex * SMALL_US + us]++;
+        return;
+      }
     }
-    let s: StepStats;
-    if (slots.metrics === this && slots.metricsEpoch === this.#epoch) s = this.#byIndex[slots.statsIndex];
-    else {
-      s = this.step(step.name);
-      slots.metrics = this;
-      slots.metricsEpoch = this.#epoch;
-      slots.statsIndex = s.index;
-    }
-    this.record(s, ms, result);
+    this.record(this.#byIndex[slots.statsIndex], ms, result);
   }
 
-  /** Adds the logged executions to their stats. */
-  settle(): void {
-    const n = this.#logged;
-    if (n === 0) return;
-    this.#logged = 0;
-    const log = this.#log;
-    const byIndex = this.#byIndex;
-    for (let i = 0; i < n; i += 2) byIndex[log[i]].took(log[i + 1], false);
+  /**
+   * `stepDone` of a successful execution that was no cache hit, timed by its policy: the observer's
+   * common case, with fewer checks.
+   */
+  succeeded(step: Step, result: StepResult): void {
+    const slots = step[ENGINE_SLOTS];
+    if (slots.metricsKey === this.#key && result.costUsd === 0 && result.tokenCounts === 0) {
+      const us = toMicros(result.latencyS * 1000);
+      if (us < SMALL_US) {
+        this.#small[slots.statsIndex * SMALL_US + us]++;
+        return;
+      }
+    }
+    this.stepDone(step, result.latencyS * 1000, result);
+  }
+
+  #remember(step: Step): void {
+    const slots = step[ENGINE_SLOTS];
+    const s = this.step(step.name);
+    slots.metricsKey = s.watched ? this.#watchedKey : this.#key;
+    slots.statsIndex = s.index;
+  }
+
+  /** Moves the stats' row of the table of small latencies into their histogram. */
+  flushSmall(s: StepStats): void {
+    const small = this.#small;
+    const row = s.index * SMALL_US;
+    for (let us = 0; us < SMALL_US; us++) {
+      const n = small[row + us];
+      if (n !== 0) {
+        s.tookMicros(us, n);
+        small[row + us] = 0;
+      }
+    }
+  }
+
+  /** A step's alert windows changed: whether steps' stats are watched, as they remember it, may be stale. */
+  watchChanged(): void {
+    this.#key = {};
+    this.#watchedKey = {};
   }
 
   /** Records a completed step: its wall time in ms and its result. */
@@ -235,8 +300,6 @@ export class Metrics {
 
   /** recordStep with the stats in hand. */
   record(s: StepStats, ms: number, result: StepResult): void {
-    // After what the log holds: the alert windows keep the order the steps ended in.
-    this.settle();
     s.took(ms, !result.success);
     if (!result.success) s.failures++;
     if (result.metadata.cacheHit === true) s.cacheHits++;
@@ -306,7 +369,6 @@ export class Metrics {
   }
 
   snapshot(): MetricsSnapshot {
-    this.settle();
     const steps: Record<string, StepMetrics> = {};
     for (const [name, s] of this.#steps) {
       steps[name] = {
@@ -344,7 +406,6 @@ export class Metrics {
 
   /** Where the time goes: the steps with the largest share of the total run time, and the highest p95. */
   bottlenecks(top = 5): BottleneckReport {
-    this.settle();
     let totalRunMs = 0;
     for (const p of this.#pipelines.values()) totalRunMs += p.latency.sumMs;
     const all: Bottleneck[] = [];
@@ -370,8 +431,8 @@ export class Metrics {
     for (const s of this.#steps.values()) s.owner = undefined;
     this.#steps.clear();
     this.#byIndex = [];
-    this.#logged = 0;
-    this.#epoch++;
+    this.#small = new Float64Array(SMALL_US * 16);
+    this.watchChanged();
     this.#pipelines.clear();
     this.#loop?.reset();
   }

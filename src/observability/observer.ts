@@ -3,6 +3,7 @@ import { errorMessage, PausedException, PipelineAbortSignal } from "../domain/er
 import type { RunStatus, StepResult } from "../domain/results.js";
 import type { Span } from "../domain/trace.js";
 import type { Step } from "../dsl/step.js";
+import { now } from "../executor/clock.js";
 import type { Frame, StepObserver } from "../executor/frame.js";
 import { agentPolicy } from "../executor/policies/agent.js";
 import type { Policy } from "../executor/registry.js";
@@ -27,6 +28,11 @@ export interface ObserverConfig {
   otel: Tracer | undefined;
   /** Put a preview of each step's input in its span (`step_input`); failed steps carry one in their diagnostics anyway. */
   captureInputs: boolean;
+  /**
+   * The tree is read (tracing is on). Without it, the spans that diagnostics and events need are made
+   * all the same (complex steps, failures), but no record is kept of successful plain steps.
+   */
+  tree: boolean;
 }
 
 function finite(n: number): number | undefined {
@@ -57,14 +63,22 @@ export class RunObserver implements StepObserver {
   readonly #otel: Tracer | undefined;
   /** Every step's span is made as it starts (OTel mirrors it from then; the input is captured then). */
   readonly #eager: boolean;
+  readonly #tree: boolean;
 
-  constructor(config: ObserverConfig, rootAttributes: Record<string, AttributeValue>, resumed?: Span) {
+  /** `time` is the run's start (`performance.now()`), which its runner reads for the metrics too. */
+  constructor(
+    config: ObserverConfig,
+    rootAttributes: Record<string, AttributeValue>,
+    resumed: Span | undefined,
+    time: number,
+  ) {
     this.#config = config;
     this.#metrics = config.metrics;
     this.#otel = config.otel;
     this.#eager = config.otel !== undefined || config.captureInputs;
+    this.#tree = config.tree;
     if (resumed === undefined) {
-      this.root = new TraceSpan("pipeline_run", undefined, rootAttributes, spanClock());
+      this.root = new TraceSpan("pipeline_run", undefined, rootAttributes, SPAN_ORIGIN + time);
     } else {
       // A resumed run continues the paused run's tree.
       this.root = resumed instanceof TraceSpan ? resumed : fromPlainSpan(resumed);
@@ -108,7 +122,7 @@ export class RunObserver implements StepObserver {
    * top-level steps) makes the calls itself and saves the promise and closures `run` adds.
    *
    * A complex step's span is made now, for its children. A plain step's start is the one its policy
-   * reads and tells `started`; its span is made only when something needs it (OTel, a budget or an
+   * reads and writes into the scope; its span is made only when something needs it (OTel, a budget or an
    * input to capture, an event, a failure), else its parent keeps a record of it.
    */
   open(frame: Frame, step: Step, data: unknown, policy: Policy): Frame {
@@ -123,13 +137,9 @@ export class RunObserver implements StepObserver {
     return this.#opened(frame, scope, data);
   }
 
-  started(frame: Frame, time: number): void {
-    (frame.scope as Scoped).start = SPAN_ORIGIN + time;
-  }
-
   /** The span of a step made as it starts, with what is captured then; a complex step's frame. */
   #opened(frame: Frame, scope: Scoped, data: unknown): Frame {
-    scope.start = spanClock();
+    scope.start = now();
     const span = this.#spanOf(scope);
     const quota = frame.quota;
     // Without limits both figures are undefined: runs without them do not read the budget.
@@ -145,8 +155,8 @@ export class RunObserver implements StepObserver {
     if (span === undefined) {
       const step = scope.step as Step;
       // A step that failed before its policy started timing it starts now.
-      if (Number.isNaN(scope.start)) scope.start = spanClock();
-      span = new TraceSpan(step.name, scope, undefined, scope.start, step.constructor);
+      if (Number.isNaN(scope.start)) scope.start = now();
+      span = new TraceSpan(step.name, scope, undefined, SPAN_ORIGIN + scope.start, step.constructor);
       scope.span.addChild(span);
       scope.current = span;
     }
@@ -163,11 +173,11 @@ export class RunObserver implements StepObserver {
     if (scope.current !== undefined || !result.success || result.metadata.cacheHit === true)
       return this.#closed(scope, step, data, result);
     scope.step = undefined;
-    scope.span.addChild(new StepRecord(scope, step, scope.start, result));
+    if (this.#tree) scope.span.addChild(new StepRecord(scope, step, scope.start, result));
     const metrics = this.#metrics;
     if (metrics !== undefined) {
       metrics.inFlightSteps--;
-      metrics.stepDone(step, result.latencyS * 1000, result);
+      metrics.succeeded(step, result);
     }
     return result;
   }
@@ -179,7 +189,9 @@ export class RunObserver implements StepObserver {
     // A plain step ends when its policy's timing does (from the start it told `started`); a cache hit
     // replays a stored time, and a complex step's own children were timed: these end now.
     const end =
-      scope.plain && result.metadata.cacheHit !== true ? scope.start + result.latencyS * 1000 : spanClock();
+      scope.plain && result.metadata.cacheHit !== true
+        ? SPAN_ORIGIN + scope.start + result.latencyS * 1000
+        : spanClock();
     scope.step = undefined;
     scope.current = undefined;
     span.end(result, end);
@@ -264,14 +276,21 @@ export class RunObserver implements StepObserver {
     if (this.#metrics !== undefined) this.#metrics.queuedBranches += delta;
   }
 
-  /** Ends the root span with the run's outcome. */
-  finish(status: RunStatus, totalCostUsd: number, totalTokens: number, steps: number): TraceSpan {
+  /** Ends the root span with the run's outcome at `time` (`performance.now()`). */
+  finish(
+    status: RunStatus,
+    totalCostUsd: number,
+    totalTokens: number,
+    steps: number,
+    time: number,
+  ): TraceSpan {
     const root = this.root;
-    root.endTime = spanClock();
+    root.endTime = SPAN_ORIGIN + time;
     root.status = status === "running" ? "completed" : status;
-    root.setAttribute("flujo.total_cost_usd", totalCostUsd);
-    root.setAttribute("flujo.total_tokens", totalTokens);
-    root.setAttribute("flujo.steps", steps);
+    const a = root.attributes;
+    a["flujo.total_cost_usd"] = totalCostUsd;
+    a["flujo.total_tokens"] = totalTokens;
+    a["flujo.steps"] = steps;
     if (status === "paused") {
       root.addEvent("flujo.paused", {});
       otelEvent(root, "flujo.paused", {});

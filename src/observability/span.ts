@@ -2,6 +2,7 @@ import type { StepResult } from "../domain/results.js";
 import type { Span } from "../domain/trace.js";
 import type { Step } from "../dsl/step.js";
 import { now } from "../executor/clock.js";
+import type { StepScope } from "../executor/frame.js";
 
 export type SpanStatus = Span["status"];
 export type SpanEvent = Span["events"][number];
@@ -31,10 +32,10 @@ const NO_EVENTS: SpanEvent[] = [];
  * or a branch. A frame's `scope` is one of these. The steps of one scope run one at a time: the scope
  * also holds the one running now, from its start to its end (observer.ts).
  */
-export class Scoped {
+export class Scoped implements StepScope {
   /** The step running in this scope now. */
   step: Step | undefined = undefined;
-  /** Its start, in span time. */
+  /** Its start: a `performance.now()` reading (SPAN_ORIGIN + start is span time), NaN until read. */
   start = 0;
   /** Run by the agent policy: no children, timed by its policy. */
   plain = false;
@@ -58,12 +59,14 @@ export class StepRecord {
   constructor(
     readonly scope: Scoped,
     readonly step: Step,
+    /** A `performance.now()` reading, as the scope had it. */
     readonly start: number,
     readonly result: StepResult,
   ) {}
 
   span(): TraceSpan {
-    const { scope, step, start, result } = this;
+    const { scope, step, result } = this;
+    const start = SPAN_ORIGIN + this.start;
     const span = new TraceSpan(step.name, scope, undefined, start, step.constructor);
     span.end(result, start + result.latencyS * 1000);
     return span;

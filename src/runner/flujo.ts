@@ -187,6 +187,7 @@ export class Flujo<In = unknown, Out = unknown> {
             metrics: this.#metrics,
             otel: otel === undefined || otel === false ? undefined : flujoTracer(otel),
             captureInputs: tracing?.captureInputs ?? false,
+            tree: tracing !== undefined,
           }
         : undefined;
     this.#alerts =
@@ -743,6 +744,7 @@ export class Flujo<In = unknown, Out = unknown> {
     const config = this.#observe;
     if (config === undefined) return { observer: undefined, started: 0 };
     const limits = this.#options.usageLimits;
+    const started = now();
     const observer = new RunObserver(
       config,
       {
@@ -754,22 +756,25 @@ export class Flujo<In = unknown, Out = unknown> {
         "flujo.budget.initial_tokens": limits?.totalTokensLimit,
       },
       resumption?.trace,
+      started,
     );
     if (this.#metrics !== undefined) this.#metrics.activeRuns++;
     this.#alerts?.runStarted();
-    return { observer, started: now() };
+    return { observer, started };
   }
 
   /** Closes the run's trace and records it in the metrics; returns what checks the alert rules. */
   #endObserving(observed: Observed, result: PipelineResult, status: RunStatus): () => Promise<void> {
     const observer = observed.observer;
     if (observer === undefined) return noAlerts;
-    const root = observer.finish(status, result.totalCostUsd, result.totalTokens, result.stepHistory.length);
+    const ended = now();
+    const history = result.stepHistory;
+    const root = observer.finish(status, result.totalCostUsd, result.totalTokens, history.length, ended);
     if (this.#tracing) result.traceTree = root;
     const metrics = this.#metrics;
     if (metrics !== undefined) {
       metrics.activeRuns--;
-      const ms = now() - observed.started;
+      const ms = ended - observed.started;
       metrics.recordRun(this.pipelineName, ms, status, result.totalCostUsd, result.totalTokens);
     }
     observed.observer = undefined;

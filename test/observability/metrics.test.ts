@@ -38,36 +38,15 @@ describe("latency histogram", () => {
     expect(s.mean).toBeCloseTo((99 * 2 + 500) / 100, 6);
   });
 
-  it("runs of equal values (counted until a different value or a read) give the same figures as recording each", () => {
+  it("counts recorded in bulk (recordMicros) give the same figures as recording each value", () => {
     const h = new LatencyHistogram();
     const exact = new LatencyHistogram();
-    // Runs of 0, 3 and 250 µs and of 7 ms, with reads inside a run: nothing lost or counted twice.
-    const values = [0, 0, 0, 0.003, 0.003, 0.25, 7, 7, 7, 7, 0, 0];
-    values.forEach((v, i) => {
-      h.record(v);
-      if (i === 2 || i === 8) expect(h.summary().count).toBe(i + 1);
-    });
-    for (const v of values) exact.record(v);
-    expect(h.count).toBe(values.length);
+    h.recordMicros(3, 4);
+    h.recordMicros(250, 1);
+    h.recordMicros(7000, 2);
+    for (const ms of [0.003, 0.003, 0.003, 0.003, 0.25, 7, 7]) exact.record(ms);
     expect(h.summary()).toEqual(exact.summary());
-    expect(h.sumMs).toBeCloseTo(0.006 + 0.25 + 28, 9);
-    expect(h.percentile(50)).toBeCloseTo(0.003, 6);
-    expect(h.percentile(100)).toBeCloseTo(7, 2);
-  });
-
-  it("values below and above 256 µs give the same figures, read before, between and after", () => {
-    const h = new LatencyHistogram();
-    const exact = new LatencyHistogram();
-    // 1..400 µs: below and above the 256 µs split; a read in the middle must not lose or repeat any.
-    for (let us = 1; us <= 200; us++) h.record(us / 1000);
-    expect(h.count).toBe(200);
-    expect(h.percentile(50)).toBeCloseTo(0.1, 6);
-    for (let us = 201; us <= 400; us++) h.record(us / 1000);
-    for (let us = 1; us <= 400; us++) exact.record(us / 1000);
-    expect(h.count).toBe(400);
-    expect(h.summary()).toEqual(exact.summary());
-    expect(h.summary()).toMatchObject({ count: 400, p50: 0.2, p99: 0.396, max: 0.4 });
-    expect(h.sumMs).toBeCloseTo((400 * 401) / 2 / 1000, 9);
+    expect(h.sumMs).toBeCloseTo(0.012 + 0.25 + 14, 9);
   });
 
   it("is empty after reset", () => {
@@ -217,16 +196,19 @@ describe("metrics", () => {
     expect(m.snapshot().steps).toEqual({});
   });
 
-  it("engine records (logged until read) are exact at every read: mid-run, past the log's size, after a reset", async () => {
+  it("engine records (short ones counted in a table until read) are exact at every read: mid-run, after a reset", async () => {
     const metrics = new Metrics();
     const seen: number[] = [];
-    const probe = Step.fromCallable(async (x: unknown) => {
-      seen.push(metrics.step("a").count);
-      return x;
-    }, { name: "probe" });
+    const probe = Step.fromCallable(
+      async (x: unknown) => {
+        seen.push(metrics.step("a").count);
+        return x;
+      },
+      { name: "probe" },
+    );
     const runner = new Flujo(pipeline(id("a"), id("b"), probe), { metrics, enableCache: false });
     for (let i = 0; i < 400; i++) await runner.run(i);
-    // 1,200 executions: the log (512) filled and was applied twice, and `probe` read it 400 times.
+    // 1,200 executions, most of them under 64 µs (counted in the table), and `probe` read it 400 times.
     expect(seen).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
     const snap = metrics.snapshot().steps;
     expect([snap.a.count, snap.b.count, snap.probe.count]).toEqual([400, 400, 400]);
@@ -264,6 +246,41 @@ describe("metrics", () => {
     expect([...s.latencyWindow!.values()]).toEqual([1, 2, 3, 4, 5, 6]);
     expect([...s.failureWindow!.values()]).toEqual([0, 0, 1, 0, 0, 0]);
     expect([s.count, s.failures, s.costUsd]).toEqual([6, 1, 0.5]);
+  });
+
+  it("latencies below and above the table's 64 µs from the engine give the figures of recording each", () => {
+    const metrics = new Metrics();
+    const exact = new LatencyHistogram();
+    const step = id("s");
+    // 0..200 µs in a shuffled order, and a failure and a paid step (not counted in the table) among them.
+    for (let k = 0; k <= 200; k++) {
+      const us = (k * 37) % 201;
+      const r = stepResult("s", { latencyS: us / 1e6, success: k !== 50, costUsd: k === 60 ? 0.1 : 0 });
+      if (r.success) metrics.succeeded(step, r);
+      else metrics.stepDone(step, us / 1000, r);
+      exact.record(us / 1000);
+      if (k === 100) expect(metrics.step("s").count).toBe(101);
+    }
+    const s = metrics.snapshot().steps.s;
+    expect(s.latencyMs).toEqual(exact.summary());
+    expect([s.count, s.failures, s.costUsd]).toEqual([201, 1, 0.1]);
+    expect(metrics.bottlenecks().byTotalTime[0].totalMs).toBeCloseTo(exact.sumMs, 9);
+  });
+
+  it("a window added after a step first recorded sees every later execution", () => {
+    const metrics = new Metrics();
+    const step = id("w");
+    const quick = stepResult("w", { latencyS: 0.000002 });
+    metrics.succeeded(step, quick);
+    metrics.succeeded(step, quick);
+    metrics.step("w").latencyWindow = new Ring(5);
+    metrics.succeeded(step, quick);
+    metrics.stepDone(step, 0.002, quick);
+    expect([...metrics.step("w").latencyWindow!.values()]).toEqual([0.002, 0.002]);
+    expect(metrics.step("w").count).toBe(4);
+    metrics.step("w").latencyWindow = undefined;
+    metrics.succeeded(step, quick);
+    expect(metrics.step("w").count).toBe(5);
   });
 
   it("a runner's steps record into the metrics they run with, after a reset and beside other metrics", async () => {
