@@ -251,22 +251,6 @@ export class Metrics {
     this.record(this.#byIndex[slots.statsIndex], ms, result);
   }
 
-  /**
-   * `stepDone` of a successful execution that was no cache hit, timed by its policy: the observer's
-   * common case, with fewer checks.
-   */
-  succeeded(step: Step, result: StepResult): void {
-    const slots = step[ENGINE_SLOTS];
-    if (slots.metricsKey === this.#key && result.costUsd === 0 && result.tokenCounts === 0) {
-      const us = toMicros(result.latencyS * 1000);
-      if (us < SMALL_US) {
-        this.#small[slots.statsIndex * SMALL_US + us]++;
-        return;
-      }
-    }
-    this.stepDone(step, result.latencyS * 1000, result);
-  }
-
   #remember(step: Step): void {
     const slots = step[ENGINE_SLOTS];
     const s = this.step(step.name);

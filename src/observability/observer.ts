@@ -177,7 +177,7 @@ export class RunObserver implements StepObserver {
     const metrics = this.#metrics;
     if (metrics !== undefined) {
       metrics.inFlightSteps--;
-      metrics.succeeded(step, result);
+      metrics.stepDone(step, result.latencyS * 1000, result);
     }
     return result;
   }

@@ -256,8 +256,7 @@ describe("metrics", () => {
     for (let k = 0; k <= 200; k++) {
       const us = (k * 37) % 201;
       const r = stepResult("s", { latencyS: us / 1e6, success: k !== 50, costUsd: k === 60 ? 0.1 : 0 });
-      if (r.success) metrics.succeeded(step, r);
-      else metrics.stepDone(step, us / 1000, r);
+      metrics.stepDone(step, us / 1000, r);
       exact.record(us / 1000);
       if (k === 100) expect(metrics.step("s").count).toBe(101);
     }
@@ -271,15 +270,15 @@ describe("metrics", () => {
     const metrics = new Metrics();
     const step = id("w");
     const quick = stepResult("w", { latencyS: 0.000002 });
-    metrics.succeeded(step, quick);
-    metrics.succeeded(step, quick);
+    metrics.stepDone(step, 0.002, quick);
+    metrics.stepDone(step, 0.002, quick);
     metrics.step("w").latencyWindow = new Ring(5);
-    metrics.succeeded(step, quick);
+    metrics.stepDone(step, 0.002, quick);
     metrics.stepDone(step, 0.002, quick);
     expect([...metrics.step("w").latencyWindow!.values()]).toEqual([0.002, 0.002]);
     expect(metrics.step("w").count).toBe(4);
     metrics.step("w").latencyWindow = undefined;
-    metrics.succeeded(step, quick);
+    metrics.stepDone(step, 0.002, quick);
     expect(metrics.step("w").count).toBe(5);
   });
 
