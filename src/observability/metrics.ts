@@ -75,6 +75,8 @@ export interface MetricsOptions {
  * step name (512 bytes), and reach the step's histogram when it is read.
  */
 const SMALL_US = 64;
+/** Rows the table starts with (it doubles as step names are added). */
+const SMALL_ROWS = 16;
 
 /**
  * What is kept per step name; recorded once per execution, after the step completed. A successful
@@ -180,7 +182,7 @@ export class Metrics {
    * on the runner 4-8% of its time more (docs/observability.md, Overhead). Rows reach the histograms
    * when they are read.
    */
-  #small = new Float64Array(SMALL_US * 16);
+  #small = new Float64Array(SMALL_US * SMALL_ROWS);
   /**
    * What a step remembers of its stats is current while its key is one of these: renewed by reset()
    * and when alert windows change. `#key` marks stats no alert rule watches, which the table may count.
@@ -415,7 +417,7 @@ export class Metrics {
     for (const s of this.#steps.values()) s.owner = undefined;
     this.#steps.clear();
     this.#byIndex = [];
-    this.#small = new Float64Array(SMALL_US * 16);
+    this.#small = new Float64Array(SMALL_US * SMALL_ROWS);
     this.watchChanged();
     this.#pipelines.clear();
     this.#loop?.reset();

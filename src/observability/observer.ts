@@ -186,7 +186,7 @@ export class RunObserver implements StepObserver {
   #closed(scope: Scoped, step: Step, data: unknown, result: StepResult): StepResult {
     const span = this.#spanOf(scope);
     const start = span.startTime;
-    // A plain step ends when its policy's timing does (from the start it told `started`); a cache hit
+    // A plain step ends when its policy's timing does (from the start it wrote into the scope); a cache hit
     // replays a stored time, and a complex step's own children were timed: these end now.
     const end =
       scope.plain && result.metadata.cacheHit !== true

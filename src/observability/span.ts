@@ -35,7 +35,10 @@ const NO_EVENTS: SpanEvent[] = [];
 export class Scoped implements StepScope {
   /** The step running in this scope now. */
   step: Step | undefined = undefined;
-  /** Its start: a `performance.now()` reading (SPAN_ORIGIN + start is span time), NaN until read. */
+  /**
+   * Its start: a `performance.now()` reading (SPAN_ORIGIN + start is span time); NaN from the step's
+   * open until its policy reads the clock.
+   */
   start = 0;
   /** Run by the agent policy: no children, timed by its policy. */
   plain = false;

@@ -768,8 +768,8 @@ export class Flujo<In = unknown, Out = unknown> {
     const observer = observed.observer;
     if (observer === undefined) return noAlerts;
     const ended = now();
-    const history = result.stepHistory;
-    const root = observer.finish(status, result.totalCostUsd, result.totalTokens, history.length, ended);
+    const steps = result.stepHistory.length;
+    const root = observer.finish(status, result.totalCostUsd, result.totalTokens, steps, ended);
     if (this.#tracing) result.traceTree = root;
     const metrics = this.#metrics;
     if (metrics !== undefined) {
